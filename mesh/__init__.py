@@ -1,0 +1,1 @@
+"""trademesh: the shared runtime every process stands on."""
