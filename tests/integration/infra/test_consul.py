@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import consul as consul_client
 from mesh.infra import Consul
@@ -59,7 +60,13 @@ async def test_check_follows_target_and_health_api_discovers_it(consul: Consul) 
             return await _check_status(client, service_id) == "passing"
 
         await eventually(passing, what="check passing")
-        _, nodes = await asyncio.to_thread(client.health.service, name, passing=True)
+
+        async def discovered() -> list[dict[str, Any]]:
+            # The health API reads the catalog, which the agent syncs shortly after a change.
+            _, nodes = await asyncio.to_thread(client.health.service, name, passing=True)
+            return list(nodes)
+
+        nodes = await eventually(discovered, what="service discovered as healthy")
         assert [(n["Service"]["ID"], n["Service"]["Port"]) for n in nodes] == [(service_id, port)]
         assert nodes[0]["Service"]["Meta"] == {"metrics_port": "9999"}
 
@@ -70,8 +77,11 @@ async def test_check_follows_target_and_health_api_discovers_it(consul: Consul) 
             return await _check_status(client, service_id) == "critical"
 
         await eventually(critical, what="check critical after the target went down")
-        _, healthy = await asyncio.to_thread(client.health.service, name, passing=True)
-        assert healthy == []
+
+        async def undiscovered() -> bool:
+            return not await discovered()
+
+        await eventually(undiscovered, what="service dropped from healthy instances")
 
         server = await _serve(port)
         await eventually(passing, what="check passing again after the target came back")
@@ -79,5 +89,8 @@ async def test_check_follows_target_and_health_api_discovers_it(consul: Consul) 
         server.close()
         assert await asyncio.to_thread(client.agent.service.deregister, service_id)
 
-    _, catalog = await asyncio.to_thread(client.catalog.service, name)
-    assert catalog == []
+    async def gone_from_catalog() -> bool:
+        _, catalog = await asyncio.to_thread(client.catalog.service, name)
+        return catalog == []
+
+    await eventually(gone_from_catalog, what="service gone from the catalog")
