@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -113,6 +114,9 @@ def _provision(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Readiness probes expect refused connections while a broker boots; the outcome is
+    # reported by the probe itself, so the client library's retries stay out of the output.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         if args.command == "provision":
             return _provision(args)

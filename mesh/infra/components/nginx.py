@@ -47,7 +47,7 @@ class Nginx(Component):
         return ProcessSpec(
             name=self.name,
             argv=[*self._base_argv(), "-g", "daemon off;"],
-            log_path=self.dir / "nginx.out",
+            log_path=self.dir / "nginx-error.log",
             pid_path=self.dir / "supervisor.pid",
             ports=(self.config.port,),
         )
