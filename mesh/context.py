@@ -39,7 +39,7 @@ class CallContext:
 _EMPTY = CallContext()  # frozen, so sharing it as the default is safe
 _current: contextvars.ContextVar[CallContext] = contextvars.ContextVar(
     "trademesh_call",
-    default=_EMPTY,  # noqa: B039
+    default=_EMPTY,
 )
 
 
