@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from mesh.infra.components.base import Component, NotReady
 from mesh.infra.config import ConsulConfig
 from mesh.infra.process import ProcessSpec
 from mesh.infra.provision import tools
+from mesh.tls import TlsConfig, ensure_leaf, load_or_create_ca
 
 
 class Consul(Component):
@@ -20,7 +22,9 @@ class Consul(Component):
     def __init__(self, config: ConsulConfig, state_dir: Path) -> None:
         super().__init__()
         self.config = config
+        self.state_dir = state_dir
         self.dir = state_dir / "consul"
+        self.tls_config = self.dir / "tls.hcl"
 
     @property
     def address(self) -> str:
@@ -34,6 +38,7 @@ class Consul(Component):
                 str(tools.consul_binary()),
                 "agent",
                 f"-config-file={paths.repo_root() / 'consul' / 'agent.hcl'}",
+                f"-config-file={self.tls_config}",
                 f"-data-dir={self.dir / 'data'}",
                 "-node=trademesh",
                 f"-datacenter={c.datacenter}",
@@ -48,6 +53,26 @@ class Consul(Component):
 
     async def prepare(self) -> None:
         (self.dir / "data").mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(self._write_tls_config)
+
+    def _write_tls_config(self) -> None:
+        """Give the agent a mesh certificate so its gRPC health checks can pass our mTLS."""
+        tls = TlsConfig.for_state_dir(self.state_dir)
+        ca = load_or_create_ca(tls)
+        ensure_leaf(tls, ca, self.name)
+        self.tls_config.write_text(
+            "# Written by trademesh: the agent's identity for mTLS health checks.\n"
+            "enable_agent_tls_for_checks = true\n"
+            "tls {\n"
+            "  defaults {\n"
+            f'    ca_file   = "{tls.ca_cert_path}"\n'
+            f'    cert_file = "{tls.leaf_cert_path(self.name)}"\n'
+            f'    key_file  = "{tls.leaf_key_path(self.name)}"\n'
+            "    verify_incoming = false\n"
+            "    verify_outgoing = false\n"
+            "  }\n"
+            "}\n"
+        )
 
     async def probe(self) -> None:
         status, body = await http_get(f"{self.address}/v1/status/leader")

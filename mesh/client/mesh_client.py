@@ -1,0 +1,115 @@
+"""`MeshClient.connect("portfolio")`: discover, balance and call another service over mTLS."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+
+from mesh.client.balancer import RoundRobin
+from mesh.client.channel import BalancedChannel
+from mesh.client.config import ClientConfig
+from mesh.discovery import ConsulClient, HealthWatcher, Instance
+from mesh.tls import ServiceCredentials, channel_options
+
+log = logging.getLogger(__name__)
+
+StubT = TypeVar("StubT")
+
+
+class _Upstream:
+    def __init__(self, watcher: HealthWatcher, balancer: RoundRobin, timeout: float) -> None:
+        self.watcher = watcher
+        self.balancer = balancer
+        self.channel = BalancedChannel(balancer, timeout)
+
+
+class MeshClient:
+    """One per process. Watches each upstream it is asked for and keeps its channels current."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        credentials: ServiceCredentials | None,
+        interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+    ) -> None:
+        if credentials is None and not config.plaintext:
+            raise ValueError("mTLS credentials are required unless plaintext is configured")
+        self.config = config
+        self._credentials = credentials
+        self._interceptors = list(interceptors)
+        self._consul = ConsulClient(config.consul_address)
+        self._upstreams: dict[str, _Upstream] = {}
+        self._lock = asyncio.Lock()
+
+    def _open(self, service: str, instance: Instance) -> grpc.aio.Channel:
+        options: list[tuple[str, Any]] = [("grpc.keepalive_time_ms", 30_000)]
+        if self._credentials is None:
+            return grpc.aio.insecure_channel(
+                instance.address, options=options, interceptors=self._interceptors
+            )
+        return grpc.aio.secure_channel(
+            instance.address,
+            self._credentials.channel_credentials(),
+            options=[*options, *channel_options(service)],
+            interceptors=self._interceptors,
+        )
+
+    async def connect(self, service: str) -> BalancedChannel:
+        """A channel for `service`'s stubs; waits for Consul's first answer about it."""
+        async with self._lock:
+            upstream = self._upstreams.get(service)
+            if upstream is None:
+                balancer = RoundRobin(service, lambda inst: self._open(service, inst))
+                watcher = HealthWatcher(
+                    self._consul,
+                    service,
+                    wait_seconds=self.config.discovery_wait_seconds,
+                    on_change=balancer.update,
+                )
+                upstream = _Upstream(watcher, balancer, self.config.default_timeout_seconds)
+                self._upstreams[service] = upstream
+                await watcher.start()
+        await upstream.watcher.wait_ready(self.config.first_discovery_timeout_seconds)
+        return upstream.channel
+
+    async def stub(self, stub_class: type[StubT], service: str) -> StubT:
+        return stub_class(await self.connect(service))  # type: ignore[call-arg]
+
+    def instances(self, service: str) -> list[Instance]:
+        upstream = self._upstreams.get(service)
+        return [] if upstream is None else upstream.balancer.instances
+
+    async def wait_for_instances(
+        self, service: str, count: int = 1, timeout_seconds: float = 30.0
+    ) -> list[Instance]:
+        await self.connect(service)
+        watcher = self._upstreams[service].watcher
+        return await watcher.wait_for(lambda found: len(found) >= count, timeout_seconds)
+
+    async def start(self) -> None:
+        """Nothing to do up front: upstreams are watched on first use."""
+
+    async def stop(self) -> None:
+        upstreams, self._upstreams = list(self._upstreams.values()), {}
+        for upstream in upstreams:
+            await upstream.watcher.stop()
+            await upstream.balancer.close()
+        await self._consul.close()
+
+    async def __aenter__(self) -> MeshClient:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
