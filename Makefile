@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 STATE  := .trademesh
 export TRADEMESH_STATE_DIR ?= $(CURDIR)/$(STATE)
 
-.PHONY: help provision up down status test test-unit test-integration lint typecheck clean
+.PHONY: help provision up down status gen proto-check test test-unit test-integration lint clean
 
 help:
 	@echo "make up          provision on first run and start the mesh"
@@ -16,6 +16,8 @@ help:
 	@echo "make status      what runs where"
 	@echo "make test        provision and run every test against real components"
 	@echo "make test-unit   only the unit tests (quick loop)"
+	@echo "make gen         regenerate gen/ from proto/"
+	@echo "make proto-check buf lint, buf breaking against the previous commit, gen/ freshness"
 	@echo "make lint        ruff and mypy"
 
 $(STAMP): pyproject.toml
@@ -40,7 +42,15 @@ down:
 status: $(STAMP)
 	@$(BIN)/trademesh status
 
-test: provision
+gen: provision
+	@$(BIN)/trademesh gen
+
+proto-check: provision
+	@$(BIN)/python -m mesh.codegen lint
+	@$(BIN)/python -m mesh.codegen breaking
+	@$(BIN)/python -m mesh.codegen check
+
+test: provision proto-check
 	@$(BIN)/python -m pytest tests
 
 test-unit: $(STAMP)
@@ -50,7 +60,7 @@ test-integration: provision
 	@$(BIN)/python -m pytest tests/integration
 
 lint: $(STAMP)
-	@$(BIN)/ruff check mesh tests
+	@$(BIN)/ruff check mesh interceptors services tests
 	@$(BIN)/mypy
 
 clean:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mesh.codegen.cli import main as codegen_main
 from mesh.config import ConfigError, read_toml
 from mesh.infra import InfraConfig, InfraError, InfraStack
 from mesh.infra.provision import provision
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("status", "show what runs where"),
     ):
         sub.add_parser(name, help=text)
+
+    p = sub.add_parser("gen", help="regenerate gen/ from proto/ (see `python -m mesh.codegen`)")
+    p.add_argument("action", nargs="?", default="gen", choices=("gen", "check", "lint", "breaking"))
 
     p = sub.add_parser("logs", help="print the end of a component's log")
     p.add_argument("component", choices=COMPONENTS)
@@ -122,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _provision(args)
         if args.command == "logs":
             return _logs(args)
+        if args.command == "gen":
+            return codegen_main([args.action])
         action = args.infra_command if args.command == "infra" else args.command
         handler = {"up": _up, "down": _down, "status": _status}[action]
         return asyncio.run(handler(args))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import uuid
 from types import TracebackType
@@ -116,7 +117,11 @@ class MeshServer:
             instance_id=self.instance_id,
             host=c.host,
             port=self.port,
-            meta={"metrics_port": str(self.metrics_port), "version": self.spec.version},
+            meta={
+                "metrics_port": str(self.metrics_port),
+                "version": self.spec.version,
+                "pid": str(os.getpid()),
+            },
             tls=not c.plaintext,
             check_interval_seconds=c.check_interval_seconds,
             deregister_critical_after_seconds=c.deregister_critical_after_seconds,
