@@ -182,7 +182,10 @@ class CachedStep(Step):
         scratch.mkdir(parents=True)
         log = self.log_path(ctx)
         log.unlink(missing_ok=True)
-        description, files = self.build(ctx, scratch)
+        try:
+            description, files = self.build(ctx, scratch)
+        except OSError as exc:
+            raise ProvisionError(self.name, f"build failed: {exc}", log) from exc
         write_marker(scratch, self.version, files)
         reported = self.version_of(ctx, scratch)
         if self.version not in reported:
