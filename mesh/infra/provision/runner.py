@@ -6,14 +6,14 @@ import time
 from collections.abc import Callable, Sequence
 
 from mesh.infra import paths
+from mesh.infra.provision.apt import NGINX, POSTGRES
 from mesh.infra.provision.buf import BufStep
 from mesh.infra.provision.consul import ConsulStep
 from mesh.infra.provision.grpcurl import GrpcurlStep
 from mesh.infra.provision.kafka import KafkaStep
-from mesh.infra.provision.nginx import NginxStep
 from mesh.infra.provision.step import Context, ProvisionError, Step
 
-STEPS: tuple[Step, ...] = (NginxStep(), KafkaStep(), BufStep(), GrpcurlStep(), ConsulStep())
+STEPS: tuple[Step, ...] = (NGINX, POSTGRES, KafkaStep(), BufStep(), GrpcurlStep(), ConsulStep())
 
 
 def default_context() -> Context:

@@ -8,7 +8,7 @@ from pathlib import Path
 from mesh.infra import paths, versions
 from mesh.infra.errors import InfraError
 from mesh.infra.provision import buf as buf_step
-from mesh.infra.provision.nginx import find_nginx
+from mesh.infra.provision.apt import find_nginx
 
 _HINT = "run `make provision` (or `trademesh provision`) first"
 

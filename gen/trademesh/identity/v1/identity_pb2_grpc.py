@@ -107,7 +107,8 @@ class IdentityServiceServicer:
     """
 
     def Register(self, request, context):
-        """Register creates a user with the default roles (viewer and trader) and signs them in.
+        """Register creates a user with the configured default roles (viewer unless the operator
+        chose otherwise; never admin) and signs them in. Only an admin grants further roles.
         Fails with ALREADY_EXISTS when the email is taken.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

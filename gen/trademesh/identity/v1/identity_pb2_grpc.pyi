@@ -42,7 +42,8 @@ class IdentityServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> IdentityServiceAsyncStub: ...
     Register: _grpc.UnaryUnaryMultiCallable[_identity_pb2.RegisterRequest, _identity_pb2.RegisterResponse]
-    """Register creates a user with the default roles (viewer and trader) and signs them in.
+    """Register creates a user with the configured default roles (viewer unless the operator
+    chose otherwise; never admin) and signs them in. Only an admin grants further roles.
     Fails with ALREADY_EXISTS when the email is taken.
     """
     Login: _grpc.UnaryUnaryMultiCallable[_identity_pb2.LoginRequest, _identity_pb2.LoginResponse]
@@ -97,7 +98,8 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Register: _aio.UnaryUnaryMultiCallable[_identity_pb2.RegisterRequest, _identity_pb2.RegisterResponse]  # type: ignore[assignment]
-    """Register creates a user with the default roles (viewer and trader) and signs them in.
+    """Register creates a user with the configured default roles (viewer unless the operator
+    chose otherwise; never admin) and signs them in. Only an admin grants further roles.
     Fails with ALREADY_EXISTS when the email is taken.
     """
     Login: _aio.UnaryUnaryMultiCallable[_identity_pb2.LoginRequest, _identity_pb2.LoginResponse]  # type: ignore[assignment]
@@ -155,7 +157,8 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _identity_pb2.RegisterRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_identity_pb2.RegisterResponse, _abc.Awaitable[_identity_pb2.RegisterResponse]]:
-        """Register creates a user with the default roles (viewer and trader) and signs them in.
+        """Register creates a user with the configured default roles (viewer unless the operator
+        chose otherwise; never admin) and signs them in. Only an admin grants further roles.
         Fails with ALREADY_EXISTS when the email is taken.
         """
 

@@ -1,0 +1,1 @@
+"""The trademesh services, one package each."""

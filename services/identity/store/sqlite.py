@@ -1,0 +1,151 @@
+"""The SQLite store: one connection owned by one worker thread, so the event loop never blocks.
+
+The database runs in WAL mode with foreign keys on. Transactions are serialised in-process by
+a lock (SQLite has a single writer anyway); a write transaction starts with BEGIN IMMEDIATE so
+it takes the write lock up front instead of failing to upgrade a read lock later, and other
+processes sharing the file wait up to `busy_timeout_seconds` for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from services.identity.store._database import (
+    Database,
+    IntegrityViolation,
+    Params,
+    Row,
+    Transaction,
+    ViolationKind,
+)
+from services.identity.store._sql import SqlStore
+
+T = TypeVar("T")
+
+_VIOLATIONS = {
+    "SQLITE_CONSTRAINT_UNIQUE": ViolationKind.UNIQUE,
+    "SQLITE_CONSTRAINT_PRIMARYKEY": ViolationKind.UNIQUE,
+    "SQLITE_CONSTRAINT_FOREIGNKEY": ViolationKind.FOREIGN_KEY,
+}
+
+
+class SqliteDatabase(Database):
+    def __init__(self, path: Path, *, busy_timeout_seconds: float = 5.0) -> None:
+        self._path = path
+        self._busy_timeout_ms = int(busy_timeout_seconds * 1000)
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    async def _call(self, fn: Callable[..., T], *args: object) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._path != Path(":memory:"):
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves.
+        conn = sqlite3.connect(self._path, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    async def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise RuntimeError("the SQLite store is closed")
+        if self._conn is None:
+            self._conn = await self._call(self._connect)
+        return self._conn
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = False) -> AsyncIterator[Transaction]:
+        async with self._lock:
+            conn = await self._connection()
+            await self._call(conn.execute, "BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield _SqliteTransaction(self, conn)
+            except BaseException:
+                # Shielded so a cancelled caller still leaves no transaction open.
+                await asyncio.shield(self._call(_rollback, conn))
+                raise
+            try:
+                await self._call(conn.execute, "COMMIT")
+            except BaseException:
+                await asyncio.shield(self._call(_rollback, conn))
+                raise
+
+    async def lock_schema(self, tx: Transaction) -> None:
+        # BEGIN IMMEDIATE already excludes every other writer, in this process and others.
+        return None
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        async with self._lock:
+            if self._conn is not None:
+                await self._call(self._conn.close)
+                self._conn = None
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+                self._executor = None
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _run(conn: sqlite3.Connection, sql: str, params: Params) -> tuple[int, list[Row]]:
+    try:
+        cursor = conn.execute(sql, tuple(params))
+        rows = cursor.fetchall()
+        return cursor.rowcount, rows
+    except sqlite3.IntegrityError as exc:
+        kind = _VIOLATIONS.get(getattr(exc, "sqlite_errorname", ""), ViolationKind.OTHER)
+        raise IntegrityViolation(kind) from exc
+
+
+class _SqliteTransaction(Transaction):
+    def __init__(self, db: SqliteDatabase, conn: sqlite3.Connection) -> None:
+        self._db = db
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        count, _ = await self._db._call(_run, self._conn, sql, params)
+        return count
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        _, rows = await self._db._call(_run, self._conn, sql, params)
+        return rows[0] if rows else None
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        _, rows = await self._db._call(_run, self._conn, sql, params)
+        return rows
+
+
+class SqliteStore(SqlStore):
+    """The embedded default store, in one SQLite file."""
+
+    def __init__(self, path: Path, *, busy_timeout_seconds: float = 5.0) -> None:
+        super().__init__(SqliteDatabase(path, busy_timeout_seconds=busy_timeout_seconds))
