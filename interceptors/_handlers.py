@@ -1,0 +1,206 @@
+"""Wrapping a grpc.aio method handler of any of the four RPC kinds, and reading its outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeAlias, TypeVar, cast
+
+import grpc
+
+from mesh.tls import peer_service_name
+from mesh.tls.peer import HasAuthContext
+
+_TRequest = TypeVar("_TRequest")
+_TResponse = TypeVar("_TResponse")
+
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+
+# What a wrapped handler calls to run the rest of the chain. `request` is the request message,
+# or an async iterator of them when the RPC streams requests.
+UnaryNext: TypeAlias = Callable[[Any, Context], Awaitable[Any]]
+StreamNext: TypeAlias = Callable[[Any, Context], AsyncIterator[Any]]
+
+_HANDLER_FACTORIES: dict[tuple[bool, bool], Callable[..., Any]] = {
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}
+
+# grpc_type label values, as go-grpc-prometheus writes them.
+_GRPC_TYPES: dict[tuple[bool, bool], str] = {
+    (False, False): "unary",
+    (False, True): "server_stream",
+    (True, False): "client_stream",
+    (True, True): "bidi_stream",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RpcInfo:
+    """What an interceptor knows about the RPC before it runs."""
+
+    full_method: str  # "/trademesh.identity.v1.IdentityService/Login"
+    service: str  # "trademesh.identity.v1.IdentityService"
+    method: str  # "Login"
+    request_streaming: bool
+    response_streaming: bool
+
+    @property
+    def grpc_type(self) -> str:
+        return _GRPC_TYPES[(self.request_streaming, self.response_streaming)]
+
+    @classmethod
+    def parse(
+        cls, full_method: str | bytes, *, request_streaming: bool, response_streaming: bool
+    ) -> RpcInfo:
+        if isinstance(full_method, bytes):
+            full_method = full_method.decode("utf-8", "replace")
+        service, _, method = full_method.lstrip("/").rpartition("/")
+        return cls(
+            full_method=full_method,
+            service=service or "unknown",
+            method=method or "unknown",
+            request_streaming=request_streaming,
+            response_streaming=response_streaming,
+        )
+
+
+class ServerInterceptorBase(grpc.aio.ServerInterceptor):
+    """A server interceptor written as two hooks, one per response shape.
+
+    `intercept_unary_response` runs around unary and client-streaming RPCs,
+    `intercept_stream_response` (an async generator) around server-streaming and bidi ones.
+    Both default to passing the call through unchanged.
+    """
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails],
+            Awaitable[grpc.RpcMethodHandler[_TRequest, _TResponse] | None],
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[_TRequest, _TResponse] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None  # unknown method: grpc answers UNIMPLEMENTED
+        info = RpcInfo.parse(
+            handler_call_details.method,
+            request_streaming=bool(handler.request_streaming),
+            response_streaming=bool(handler.response_streaming),
+        )
+        wrapped: grpc.RpcMethodHandler[_TRequest, _TResponse] = _wrap(self, handler, info)
+        return wrapped
+
+    async def intercept_unary_response(
+        self, info: RpcInfo, request: Any, context: Context, proceed: UnaryNext
+    ) -> Any:
+        return await proceed(request, context)
+
+    async def intercept_stream_response(
+        self, info: RpcInfo, request: Any, context: Context, proceed: StreamNext
+    ) -> AsyncIterator[Any]:
+        async for response in proceed(request, context):
+            yield response
+
+
+def _wrap(interceptor: ServerInterceptorBase, handler: Handler, info: RpcInfo) -> Any:
+    behavior: Callable[..., Any]
+    if info.response_streaming:
+        stream_next = _as_stream(handler.stream_stream or handler.unary_stream)
+
+        async def stream_behavior(request: Any, context: Context) -> AsyncIterator[Any]:
+            async for response in interceptor.intercept_stream_response(
+                info, request, context, stream_next
+            ):
+                yield response
+
+        behavior = stream_behavior
+    else:
+        unary_next = _as_unary(handler.stream_unary or handler.unary_unary)
+
+        async def unary_behavior(request: Any, context: Context) -> Any:
+            return await interceptor.intercept_unary_response(info, request, context, unary_next)
+
+        behavior = unary_behavior
+    factory = _HANDLER_FACTORIES[(info.request_streaming, info.response_streaming)]
+    return factory(
+        behavior,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _as_unary(behavior: Callable[..., Any] | None) -> UnaryNext:
+    assert behavior is not None, "a unary-response handler has a behavior"
+    if inspect.iscoroutinefunction(behavior):
+        return behavior
+
+    async def call(request: Any, context: Context) -> Any:
+        result = behavior(request, context)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    return call
+
+
+def _as_stream(behavior: Callable[..., Any] | None) -> StreamNext:
+    """Any aio streaming handler as an async generator.
+
+    aio handlers may be async generators, coroutines writing through `context.write()` (their
+    messages bypass the wrapper), or plain generators.
+    """
+    assert behavior is not None, "a streaming-response handler has a behavior"
+    if inspect.isasyncgenfunction(behavior):
+        return behavior
+
+    async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+        result = behavior(request, context)
+        if inspect.isawaitable(result):
+            await result
+        elif hasattr(result, "__aiter__"):
+            async for response in result:
+                yield response
+        elif result is not None:
+            for response in result:
+                yield response
+
+    return stream
+
+
+def final_code(context: Context, error: BaseException | None) -> grpc.StatusCode:
+    """The status the call ends with, given how the inner handler finished."""
+    # Set by abort() or set_code(); an abort sends the status before the handler task
+    # unwinds, so a cancellation arriving meanwhile does not change what the caller got.
+    code: object = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return code
+    if isinstance(error, asyncio.CancelledError | GeneratorExit):
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            return grpc.StatusCode.DEADLINE_EXCEEDED
+        return grpc.StatusCode.CANCELLED
+    # An exception that set no status is answered UNKNOWN by grpc itself.
+    return grpc.StatusCode.OK if error is None else grpc.StatusCode.UNKNOWN
+
+
+def peer_service(context: Context) -> str | None:
+    """The calling service named by the mTLS peer certificate, if any."""
+    # grpc's stubs type auth_context() values as Iterable, mesh.tls asks for Sequence;
+    # grpc hands over lists.
+    return peer_service_name(cast(HasAuthContext, context))
+
+
+def metadata_values(metadata: Any, key: str) -> list[str]:
+    """All text values of `key` in invocation metadata (keys arrive lower case)."""
+    values: list[str] = []
+    for item_key, value in metadata or ():
+        if item_key == key:
+            values.append(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+    return values

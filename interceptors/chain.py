@@ -1,0 +1,100 @@
+"""The interceptor chains every server and every mesh client use, built from one config each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import grpc
+from opentelemetry import trace
+from prometheus_client import REGISTRY, CollectorRegistry
+
+from interceptors._client import for_channel
+from interceptors.auth import (
+    STANDARD_PUBLIC_METHODS,
+    AccessRules,
+    AccessTokenVerifier,
+    AuthInterceptor,
+    RevocationCheck,
+)
+from interceptors.client import ContextPropagationInterceptor
+from interceptors.correlation import CorrelationInterceptor
+from interceptors.errors import ErrorInterceptor
+from interceptors.logging import AccessLogInterceptor
+from interceptors.metrics import ClientMetricsInterceptor, ServerMetricsInterceptor
+from interceptors.tracing import ClientTracingInterceptor, ServerTracingInterceptor
+from interceptors.validation import ValidationInterceptor
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInterceptorConfig:
+    """What the server chain needs.
+
+    `service_name` is stamped on the access log lines.
+    `verifier` checks user access tokens; without one, every RPC that needs a token is
+    refused. `is_revoked(session_id)` is consulted for every verified token when given.
+    `public_methods` are full method names callable without any rule, for services whose
+    protos carry no access option; to add some, extend `STANDARD_PUBLIC_METHODS` (health,
+    reflection) rather than replace it.
+    """
+
+    service_name: str
+    verifier: AccessTokenVerifier | None = None
+    registry: CollectorRegistry = REGISTRY
+    is_revoked: RevocationCheck | None = None
+    tracer_provider: trace.TracerProvider | None = None
+    public_methods: frozenset[str] = field(default=STANDARD_PUBLIC_METHODS)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.service_name, str) or not self.service_name.strip():
+            raise ValueError(
+                "ServerInterceptorConfig.service_name must be a non-empty string, "
+                f"got {self.service_name!r}"
+            )
+        object.__setattr__(self, "public_methods", frozenset(self.public_methods))
+        for method in self.public_methods:
+            if not isinstance(method, str) or not _is_full_method(method):
+                raise ValueError(
+                    "ServerInterceptorConfig.public_methods entries must look like "
+                    f"'/package.Service/Method', got {method!r}"
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInterceptorConfig:
+    """What the client chain of a calling process needs."""
+
+    registry: CollectorRegistry = REGISTRY
+    tracer_provider: trace.TracerProvider | None = None
+
+
+def _is_full_method(method: str) -> bool:
+    service, _, name = method.removeprefix("/").partition("/")
+    return method.startswith("/") and bool(service) and bool(name) and "/" not in name
+
+
+def server_interceptors(config: ServerInterceptorConfig) -> list[grpc.aio.ServerInterceptor]:
+    """Outermost first: correlation ▸ access log ▸ tracing ▸ metrics ▸ auth ▸ validation ▸
+    errors. Errors are innermost so that every layer around them sees the final code."""
+    return [
+        CorrelationInterceptor(),
+        AccessLogInterceptor(config.service_name),
+        ServerTracingInterceptor(config.tracer_provider),
+        ServerMetricsInterceptor(config.registry),
+        AuthInterceptor(
+            config.verifier,
+            is_revoked=config.is_revoked,
+            rules=AccessRules(public_methods=config.public_methods),
+        ),
+        ValidationInterceptor(),
+        ErrorInterceptor(),
+    ]
+
+
+def client_interceptors(config: ClientInterceptorConfig) -> list[grpc.aio.ClientInterceptor]:
+    """Outermost first: context propagation ▸ tracing ▸ metrics, for unary-unary and
+    unary-stream calls. Pass the whole list as a channel's `interceptors`."""
+    return for_channel(
+        ContextPropagationInterceptor(),
+        ClientTracingInterceptor(config.tracer_provider),
+        ClientMetricsInterceptor(config.registry),
+    )
