@@ -13,16 +13,20 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mesh.cli import operator
 from mesh.codegen.cli import main as codegen_main
 from mesh.config import ConfigError, read_toml
 from mesh.infra import InfraConfig, InfraError, InfraStack
 from mesh.infra.provision import provision
 from mesh.infra.provision.runner import STEPS
+from mesh.infra.stack import SERVICES
+from mesh.tls import TlsError
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-COMPONENTS = ("consul", "kafka", "nginx")
+INFRA = ("consul", "kafka", "nginx")
+COMPONENTS = (*INFRA, *SERVICES)
 
 
 def say(line: str) -> None:
@@ -60,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gen", help="regenerate gen/ from proto/ (see `python -m mesh.codegen`)")
     p.add_argument("action", nargs="?", default="gen", choices=("gen", "check", "lint", "breaking"))
 
+    p = sub.add_parser("cert", help="issue a mesh certificate (for grpcurl and other tools)")
+    p.add_argument("name", nargs="?", default=operator.OPERATOR)
+
+    p = sub.add_parser(
+        "grpcurl",
+        help="grpcurl against a service over mTLS, e.g. `trademesh grpcurl identity list`",
+    )
+    p.add_argument("service")
+    p.add_argument(
+        "args", nargs=argparse.REMAINDER, help="grpcurl flags, then list/describe/METHOD"
+    )
+
     p = sub.add_parser("logs", help="print the end of a component's log")
     p.add_argument("component", choices=COMPONENTS)
     p.add_argument("-n", "--lines", type=int, default=40)
@@ -72,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("status", "health and addresses"),
     ):
         q = infra_sub.add_parser(name, help=text)
-        q.add_argument("--only", type=_names(COMPONENTS), help="comma-separated components")
+        q.add_argument("--only", type=_names(INFRA), help="comma-separated components")
     return parser
 
 
@@ -80,21 +96,24 @@ def _config(args: argparse.Namespace) -> InfraConfig:
     return InfraConfig.load(toml=read_toml(args.config))
 
 
+def _stack(args: argparse.Namespace) -> InfraStack:
+    services = list(SERVICES) if args.command != "infra" else []
+    return InfraStack(_config(args), getattr(args, "only", None), services=services)
+
+
 async def _up(args: argparse.Namespace) -> int:
-    stack = InfraStack(_config(args), getattr(args, "only", None))
-    await stack.start(say=say)
+    await _stack(args).start(say=say)
     return await _status(args)
 
 
 async def _down(args: argparse.Namespace) -> int:
-    await InfraStack(_config(args), getattr(args, "only", None)).stop(say=say)
+    await _stack(args).stop(say=say)
     return 0
 
 
 async def _status(args: argparse.Namespace) -> int:
-    stack = InfraStack(_config(args), getattr(args, "only", None))
-    rows = await stack.status()
-    table = Table(title="trademesh infrastructure")
+    rows = await _stack(args).status()
+    table = Table(title="trademesh")
     for column in ("component", "state", "pid", "address"):
         table.add_column(column)
     for row in rows:
@@ -105,7 +124,7 @@ async def _status(args: argparse.Namespace) -> int:
 
 
 def _logs(args: argparse.Namespace) -> int:
-    stack = InfraStack(_config(args))
+    stack = InfraStack(_config(args), services=list(SERVICES))
     console.print(stack.get(args.component).process.log_tail(args.lines), markup=False)
     return 0
 
@@ -126,12 +145,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _provision(args)
         if args.command == "logs":
             return _logs(args)
+        if args.command == "cert":
+            for path in operator.issue_certificate(_config(args), args.name):
+                console.print(str(path), markup=False)
+            return 0
+        if args.command == "grpcurl":
+            argv = asyncio.run(operator.grpcurl_argv(_config(args), args.service, args.args))
+            operator.exec_grpcurl(argv)
         if args.command == "gen":
             return codegen_main([args.action])
         action = args.infra_command if args.command == "infra" else args.command
         handler = {"up": _up, "down": _down, "status": _status}[action]
         return asyncio.run(handler(args))
-    except (InfraError, ConfigError) as exc:
+    except (InfraError, ConfigError, TlsError) as exc:
         err.print(f"[red]✗[/] {escape(str(exc))}")
         return 1
     except KeyboardInterrupt:

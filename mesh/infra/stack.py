@@ -1,4 +1,4 @@
-"""The local infrastructure as one unit: Consul, Kafka and nginx, started and stopped in order."""
+"""The local mesh as one unit: Consul, Kafka and nginx, then the services, in order."""
 
 from __future__ import annotations
 
@@ -9,17 +9,34 @@ from mesh.infra.components.base import Component, Status
 from mesh.infra.components.consul import Consul
 from mesh.infra.components.kafka import Kafka
 from mesh.infra.components.nginx import Nginx
+from mesh.infra.components.service import MeshService
 from mesh.infra.config import InfraConfig
 from mesh.infra.errors import InfraError
 
+# The services `trademesh up` runs, in start order, each as `python -m services.<name>` on a
+# fixed gRPC port and metrics port so operators can reach them without asking Consul.
+SERVICES: dict[str, tuple[int, int]] = {
+    "identity": (7101, 9101),
+}
+
 
 class InfraStack:
-    def __init__(self, config: InfraConfig, only: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        config: InfraConfig,
+        only: Sequence[str] | None = None,
+        *,
+        services: Sequence[str] = (),
+    ) -> None:
         self.config = config
         every: list[Component] = [
             Consul(config.consul, config.state_dir),
             Kafka(config.kafka, config.state_dir),
             Nginx(config.nginx, config.state_dir),
+            *(
+                MeshService(name, config.consul, config.state_dir, *SERVICES[name])
+                for name in services
+            ),
         ]
         unknown = set(only or ()) - {c.name for c in every}
         if unknown:
@@ -41,9 +58,9 @@ class InfraStack:
             for component in self.components:
                 if await component.start():
                     started.append(component)
-                    say(f"✓ {component.name:<7} started   {component.address}")
+                    say(f"✓ {component.name:<9} started   {component.address}")
                 else:
-                    say(f"✓ {component.name:<7} running   {component.address}")
+                    say(f"✓ {component.name:<9} running   {component.address}")
         except BaseException:
             for component in reversed(started):
                 await component.stop()
@@ -52,7 +69,7 @@ class InfraStack:
     async def stop(self, say: Callable[[str], None] = print) -> None:
         for component in reversed(self.components):
             was_running = await component.stop()
-            say(f"✓ {component.name:<7} {'stopped' if was_running else 'not running'}")
+            say(f"✓ {component.name:<9} {'stopped' if was_running else 'not running'}")
 
     async def status(self) -> list[Status]:
         return [await c.status() for c in self.components]

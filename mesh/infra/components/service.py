@@ -15,9 +15,13 @@ from mesh.infra.process import ProcessSpec
 class MeshService(Component):
     start_timeout_seconds = 60.0
 
-    def __init__(self, name: str, consul: ConsulConfig, state_dir: Path) -> None:
+    def __init__(
+        self, name: str, consul: ConsulConfig, state_dir: Path, port: int = 0, metrics_port: int = 0
+    ) -> None:
         super().__init__()
         self.name = name
+        self.port = port
+        self.metrics_port = metrics_port
         self.consul = consul
         self.state_dir = state_dir
         self.dir = state_dir / "services"
@@ -33,6 +37,8 @@ class MeshService(Component):
             "TRADEMESH_STATE_DIR": str(self.state_dir),
             "TRADEMESH_SERVER_CONSUL_ADDRESS": self.consul.http_address,
             "TRADEMESH_CLIENT_CONSUL_ADDRESS": self.consul.http_address,
+            "TRADEMESH_SERVER_PORT": str(self.port),
+            "TRADEMESH_SERVER_METRICS_PORT": str(self.metrics_port),
         }
         return ProcessSpec(
             name=self.name,
@@ -40,6 +46,7 @@ class MeshService(Component):
             log_path=self.dir / f"{self.name}.log",
             pid_path=self.dir / f"{self.name}.pid",
             env=env,
+            ports=tuple(p for p in (self.port, self.metrics_port) if p),
             stop_grace_seconds=30.0,
         )
 

@@ -1,0 +1,94 @@
+"""The entry point every service shares: config, logging, tracing, build, serve until signalled.
+
+A service's `__main__` is one line: `sys.exit(run_service("identity", build))`, where `build`
+turns a `RunContext` into its `ServiceSpec`. Bad configuration stops the process before it
+binds anything, with the offending key named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import REGISTRY, CollectorRegistry
+
+from interceptors import configure_logging, configure_tracing
+from mesh.config import ConfigError, load_section, read_toml
+from mesh.server.config import ServerConfig
+from mesh.server.server import MeshServer
+from mesh.server.spec import ServiceSpec
+
+log = logging.getLogger(__name__)
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class ObservabilityConfig:
+    log_level: str = "INFO"
+    otlp_endpoint: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.log_level.upper() not in _LEVELS:
+            raise ConfigError("TRADEMESH_OBSERVABILITY_LOG_LEVEL", f"one of {_LEVELS}")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a service's builder gets: its name, the config file's tables, shared plumbing."""
+
+    name: str
+    toml: Mapping[str, Any]
+    server: ServerConfig
+    registry: CollectorRegistry
+    tracer_provider: TracerProvider
+
+
+Builder = Callable[[RunContext], Awaitable[ServiceSpec]]
+
+
+async def serve(ctx: RunContext, build: Builder) -> None:
+    spec = await build(ctx)
+    server = MeshServer(spec, ctx.server, registry=ctx.registry)
+    try:
+        await server.serve_until_signalled()
+    except BaseException:
+        for hook in spec.on_stop:  # a failed start still releases what the build opened
+            await hook()
+        raise
+
+
+def run_service(name: str, build: Builder, argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=os.environ.get("TRADEMESH_CONFIG"),
+        help="TOML config file (TRADEMESH_* environment variables win)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        toml = read_toml(args.config)
+        server = load_section(ServerConfig, "server", toml=toml)
+        observability = load_section(ObservabilityConfig, "observability", toml=toml)
+    except ConfigError as exc:
+        print(f"{name}: bad configuration: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(name, observability.log_level.upper())
+    provider = configure_tracing(name, observability.otlp_endpoint)
+    ctx = RunContext(name, toml, server, REGISTRY, provider)
+    try:
+        asyncio.run(serve(ctx, build))
+    except ConfigError as exc:
+        log.error("bad configuration: %s", exc)
+        print(f"{name}: bad configuration: {exc}", file=sys.stderr)
+        return 2
+    return 0
