@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import grpc
 
+from interceptors import ClientInterceptorConfig, client_interceptors
 from mesh.client.balancer import RoundRobin
 from mesh.client.channel import BalancedChannel
 from mesh.client.config import ClientConfig
@@ -36,12 +37,16 @@ class MeshClient:
         config: ClientConfig,
         *,
         credentials: ServiceCredentials | None,
-        interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+        interceptors: Sequence[grpc.aio.ClientInterceptor] | None = None,
     ) -> None:
+        """`interceptors` default to the standard client chain: correlation id, user token
+        and remaining deadline propagated from the current call, client metrics, tracing."""
         if credentials is None and not config.plaintext:
             raise ValueError("mTLS credentials are required unless plaintext is configured")
         self.config = config
         self._credentials = credentials
+        if interceptors is None:
+            interceptors = client_interceptors(ClientInterceptorConfig())
         self._interceptors = list(interceptors)
         self._consul = ConsulClient(config.consul_address)
         self._upstreams: dict[str, _Upstream] = {}

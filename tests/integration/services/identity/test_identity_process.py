@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from trademesh.identity.v1 import identity_pb2 as pb
 from trademesh.identity.v1 import identity_pb2_grpc as pb_grpc
 
 from interceptors import bearer_metadata, status_details
+from mesh import context
 from mesh.client import ClientConfig, MeshClient
 from mesh.discovery import ConsulClient
 from mesh.infra import Consul
@@ -254,6 +256,22 @@ async def test_grpcurl_lists_describes_and_logs_in_over_mtls(
     assert proc.returncode != 0, out.decode()
 
 
+async def test_correlation_id_travels_from_the_caller_into_identity_logs(
+    identity: IdentityProcess, mesh: MeshClient
+) -> None:
+    stub = await _stub(mesh)
+    correlation_id = f"cid-{uuid.uuid4().hex}"
+    with context.bind(correlation_id=correlation_id):
+        await _error(stub.GetMe(pb.GetMeRequest()))
+
+    async def logged() -> bool:
+        lines = [json.loads(line) for line in identity.log().splitlines() if correlation_id in line]
+        return any(line.get("correlation_id") == correlation_id for line in lines)
+
+    await eventually(logged, what="identity's JSON log line carrying the caller's correlation id")
+
+
+
 async def test_sigterm_deregisters_and_exits_cleanly(
     consul: Consul, identity: IdentityProcess, mesh: MeshClient
 ) -> None:
@@ -263,7 +281,5 @@ async def test_sigterm_deregisters_and_exits_cleanly(
     assert await asyncio.wait_for(identity.proc.wait(), 30) == 0, identity.log()
     async with ConsulClient(consul.address) as client:
         assert await client.check_status(instance.instance_id) is None
-    assert (
-        '"message": "identity: signal received, shutting down"' in identity.log()
-        or "shutting down" in identity.log()
-    )
+    assert "identity: signal received, shutting down" in identity.log()
+
