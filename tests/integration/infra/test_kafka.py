@@ -8,6 +8,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from mesh.infra import Kafka
+from tests.conftest import eventually
 
 
 async def _create_topic(kafka: Kafka, partitions: int = 1) -> str:
@@ -18,7 +19,12 @@ async def _create_topic(kafka: Kafka, partitions: int = 1) -> str:
         await admin.create_topics(
             [NewTopic(topic, num_partitions=partitions, replication_factor=1)]
         )
-        assert topic in await admin.list_topics()
+
+        async def listed() -> bool:
+            # The controller answers before the broker's metadata cache has the topic.
+            return topic in await admin.list_topics()
+
+        await eventually(listed, what=f"topic {topic} in the broker's metadata")
     finally:
         await admin.close()
     return topic
