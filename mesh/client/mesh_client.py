@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any, TypeVar
 
 import grpc
@@ -15,6 +14,7 @@ from mesh.client.balancer import RoundRobin
 from mesh.client.channel import BalancedChannel
 from mesh.client.config import ClientConfig
 from mesh.discovery import ConsulClient, HealthWatcher, Instance
+from mesh.lifecycle import Lifecycle
 from mesh.tls import ServiceCredentials, channel_options
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class _Upstream:
         self.channel = BalancedChannel(balancer, timeout)
 
 
-class MeshClient:
+class MeshClient(Lifecycle):
     """One per process. Watches each upstream it is asked for and keeps its channels current."""
 
     def __init__(
@@ -106,15 +106,3 @@ class MeshClient:
             await upstream.watcher.stop()
             await upstream.balancer.close()
         await self._consul.close()
-
-    async def __aenter__(self) -> MeshClient:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

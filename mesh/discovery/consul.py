@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any
 
 import httpx
 
 from mesh.discovery.registration import Instance, Registration
+from mesh.lifecycle import Lifecycle
 
 
 class ConsulError(RuntimeError):
     """Consul could not be reached or refused a request."""
 
 
-class ConsulClient:
+class ConsulClient(Lifecycle):
     def __init__(self, address: str, *, timeout_seconds: float = 5.0) -> None:
         self.address = address.rstrip("/")
         self._http = httpx.AsyncClient(base_url=self.address, timeout=timeout_seconds)
@@ -61,16 +61,7 @@ class ConsulClient:
                 return str(check["Status"])
         return None
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         await self._http.aclose()
 
-    async def __aenter__(self) -> ConsulClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+    close = stop

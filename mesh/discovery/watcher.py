@@ -7,15 +7,15 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
-from types import TracebackType
 
 from mesh.discovery.consul import ConsulClient, ConsulError
 from mesh.discovery.registration import Instance
+from mesh.lifecycle import Lifecycle
 
 log = logging.getLogger(__name__)
 
 
-class HealthWatcher:
+class HealthWatcher(Lifecycle):
     """`instances` is the latest passing set; `on_change` runs whenever it changes."""
 
     def __init__(
@@ -88,15 +88,3 @@ class HealthWatcher:
                 self._on_change(instances)
             async with self._changed:
                 self._changed.notify_all()
-
-    async def __aenter__(self) -> HealthWatcher:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

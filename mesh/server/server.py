@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import uuid
-from types import TracebackType
 from typing import Any
 
 import grpc
@@ -22,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry, start_http_server
 
 from mesh.discovery import ConsulClient, Registration
+from mesh.lifecycle import Lifecycle
 from mesh.server.config import ServerConfig
 from mesh.server.spec import ServiceSpec
 from mesh.tls import TlsConfig, load_service_credentials_async
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 SERVING = health_pb2.HealthCheckResponse.SERVING
 
 
-class MeshServer:
+class MeshServer(Lifecycle):
     def __init__(
         self, spec: ServiceSpec, config: ServerConfig, registry: CollectorRegistry | None = None
     ) -> None:
@@ -175,15 +175,3 @@ class MeshServer:
                 with contextlib.suppress(Exception):
                     loop.remove_signal_handler(sig)
             await self.stop()
-
-    async def __aenter__(self) -> MeshServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

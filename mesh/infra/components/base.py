@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from types import TracebackType
 
 from mesh.infra.errors import StartError
 from mesh.infra.process import ManagedProcess, ProcessSpec
+from mesh.lifecycle import Lifecycle
 
 
 class NotReady(Exception):
@@ -24,7 +24,7 @@ class Status:
     detail: str
 
 
-class Component(ABC):
+class Component(Lifecycle, ABC):
     """One process of the local infrastructure. `start()`/`stop()` are safe to call twice."""
 
     name: str
@@ -45,7 +45,7 @@ class Component(ABC):
     async def probe(self) -> None:
         """Return when the component is really usable; raise NotReady otherwise."""
 
-    async def prepare(self) -> None:  # noqa: B027 - an optional hook
+    async def prepare(self) -> None:
         """Write config files, format storage: anything needed before the first start."""
 
     @property
@@ -109,15 +109,3 @@ class Component(ABC):
         except NotReady as exc:
             return Status(self.name, self.address, pid, False, f"running, not ready: {exc}")
         return Status(self.name, self.address, pid, True, "healthy")
-
-    async def __aenter__(self) -> Component:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
