@@ -47,6 +47,7 @@ from interceptors.metrics import (
 from interceptors.tracing import (
     ClientTracingInterceptor,
     ServerTracingInterceptor,
+    build_tracer_provider,
     configure_tracing,
 )
 from interceptors.validation import ValidationInterceptor
@@ -81,6 +82,7 @@ __all__ = [
     "abort_with",
     "accept_correlation_id",
     "bearer_metadata",
+    "build_tracer_provider",
     "client_interceptors",
     "client_metrics",
     "configure_logging",

@@ -44,11 +44,9 @@ _SERVER_ERROR_CODES = frozenset(
 )
 
 
-def configure_tracing(service: str, otlp_endpoint: str | None = None) -> TracerProvider:
-    """Install the process's tracer provider, exporting by OTLP/gRPC when an endpoint is set.
-
-    OpenTelemetry lets a process set its provider once; later calls are ignored by it.
-    """
+def build_tracer_provider(service: str, otlp_endpoint: str | None = None) -> TracerProvider:
+    """A tracer provider for `service`, exporting by OTLP/gRPC when an endpoint is set
+    (`http://host:4317` for plaintext, `https://...` for TLS)."""
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     if otlp_endpoint:
         try:
@@ -60,6 +58,15 @@ def configure_tracing(service: str, otlp_endpoint: str | None = None) -> TracerP
             ) from exc
         exporter = exporter_module.OTLPSpanExporter(endpoint=otlp_endpoint)
         provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider
+
+
+def configure_tracing(service: str, otlp_endpoint: str | None = None) -> TracerProvider:
+    """Install the process's tracer provider (see `build_tracer_provider`).
+
+    OpenTelemetry lets a process set its provider once; later calls are ignored by it.
+    """
+    provider = build_tracer_provider(service, otlp_endpoint)
     trace.set_tracer_provider(provider)
     return provider
 

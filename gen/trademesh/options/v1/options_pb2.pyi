@@ -28,8 +28,8 @@ class Access(_message.Message):
     """Access says who may call an RPC. Every RPC declares one.
 
     The interceptor applies the fields in this order:
-      1. `public: true`: anyone may call; a bearer token is not required (and is ignored by the
-         interceptor; the servicer may still read it, as Validate does).
+      1. `public: true`: anyone may call; a bearer token is not required. A valid one still
+         identifies the caller to the servicer; an invalid one is ignored, never refused.
       2. `callers` non-empty: only mesh services whose mTLS peer identity
          (`spiffe://trademesh/<service>`) names one of these services may call. A forwarded
          user token is verified when present but not required.
