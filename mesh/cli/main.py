@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("down", "stop the mesh"),
         ("status", "show what runs where"),
     ):
-        sub.add_parser(name, help=text)
+        q = sub.add_parser(name, help=text)
+        q.add_argument("--only", type=_names(COMPONENTS), help="comma-separated components")
 
     p = sub.add_parser("gen", help="regenerate gen/ from proto/ (see `python -m mesh.codegen`)")
     p.add_argument("action", nargs="?", default="gen", choices=("gen", "check", "lint", "breaking"))

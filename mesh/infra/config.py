@@ -68,11 +68,22 @@ class NginxConfig:
 
 
 @dataclass(frozen=True)
+class ServicesConfig:
+    grpc_base_port: int = 7100
+    metrics_base_port: int = 9100
+
+    def __post_init__(self) -> None:
+        _check_port("services", "grpc_base_port", self.grpc_base_port + 1)
+        _check_port("services", "metrics_base_port", self.metrics_base_port + 1)
+
+
+@dataclass(frozen=True)
 class InfraConfig:
     state_dir: Path = field(default_factory=paths.state_dir)
     consul: ConsulConfig = field(default_factory=ConsulConfig)
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     nginx: NginxConfig = field(default_factory=NginxConfig)
+    services: ServicesConfig = field(default_factory=ServicesConfig)
 
     @classmethod
     def load(
@@ -87,4 +98,5 @@ class InfraConfig:
             consul=load_section(ConsulConfig, "consul", environ=environ, toml=toml),
             kafka=load_section(KafkaConfig, "kafka", environ=environ, toml=toml),
             nginx=load_section(NginxConfig, "nginx", environ=environ, toml=toml),
+            services=load_section(ServicesConfig, "services", environ=environ, toml=toml),
         )

@@ -13,11 +13,10 @@ from mesh.infra.components.service import MeshService
 from mesh.infra.config import InfraConfig
 from mesh.infra.errors import InfraError
 
-# The services `trademesh up` runs, in start order, each as `python -m services.<name>` on a
-# fixed gRPC port and metrics port so operators can reach them without asking Consul.
-SERVICES: dict[str, tuple[int, int]] = {
-    "identity": (7101, 9101),
-}
+# The services `trademesh up` runs, in start order, each as `python -m services.<name>`. The
+# n-th (from 1) listens on grpc_base_port + n and serves metrics on metrics_base_port + n, so
+# operators can reach them without asking Consul.
+SERVICES: tuple[str, ...] = ("identity",)
 
 
 class InfraStack:
@@ -34,7 +33,13 @@ class InfraStack:
             Kafka(config.kafka, config.state_dir),
             Nginx(config.nginx, config.state_dir),
             *(
-                MeshService(name, config.consul, config.state_dir, *SERVICES[name])
+                MeshService(
+                    name,
+                    config.consul,
+                    config.state_dir,
+                    config.services.grpc_base_port + SERVICES.index(name) + 1,
+                    config.services.metrics_base_port + SERVICES.index(name) + 1,
+                )
                 for name in services
             ),
         ]

@@ -32,7 +32,7 @@ async def _cli(env: dict[str, str], *args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "mesh.cli.main",
+        "mesh.cli",
         *args,
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -112,3 +112,30 @@ async def test_bad_config_value_names_the_key(tmp_path: Path) -> None:
     code, out = await _cli(_env(tmp_path, TRADEMESH_KAFKA_PORT="ninety"), "infra", "status")
     assert code == 1
     assert "TRADEMESH_KAFKA_PORT" in out and "ninety" in out
+
+
+async def test_up_starts_identity_registered_in_consul_and_down_stops_it(tmp_path: Path) -> None:
+    grpc_port, metrics_port = free_ports(2)
+    env = _env(
+        tmp_path,
+        TRADEMESH_SERVICES_GRPC_BASE_PORT=str(grpc_port - 1),
+        TRADEMESH_SERVICES_METRICS_BASE_PORT=str(metrics_port - 1),
+    )
+    try:
+        code, out = await _cli(env, "up", "--only", "consul,identity")
+        assert code == 0, out
+        assert f"identity  started   127.0.0.1:{grpc_port}" in out
+
+        code, out = await _cli(env, "status", "--only", "consul,identity")
+        assert code == 0, out
+        assert out.count("healthy") == 2
+        assert f"127.0.0.1:{grpc_port}" in out
+
+        code, out = await _cli(env, "grpcurl", "identity", "list")
+        assert code == 0, out
+        assert "trademesh.identity.v1.IdentityService" in out.split()
+    finally:
+        code, out = await _cli(env, "down", "--only", "consul,identity")
+    assert code == 0, out
+    assert "identity  stopped" in out
+    assert (tmp_path / "services" / "identity.log").read_text().count("shutting down") == 1
