@@ -64,6 +64,7 @@ def load_section(
         if name not in known:
             raise ConfigError(f"[{section}] {name}", f"unknown key; known keys: {sorted(known)}")
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     for f in dataclasses.fields(cls):
         key = env_key(section, f.name)
         if overrides is not None and overrides.get(f.name) is not None:
@@ -75,12 +76,17 @@ def load_section(
         else:
             continue
         values[f.name] = _convert(raw, hints[f.name], where)
+        sources[f.name] = where
     try:
         return cls(**values)
     except ConfigError:
         raise
     except (TypeError, ValueError) as exc:
-        raise ConfigError(section, str(exc)) from None
+        # A check in the dataclass itself names its field; report the key that set it.
+        names = sorted((f.name for f in dataclasses.fields(cls)), key=len, reverse=True)
+        field = next((n for n in names if n in str(exc)), None)
+        key = section if field is None else sources.get(field, env_key(section, field))
+        raise ConfigError(key, str(exc)) from None
 
 
 def _convert(raw: Any, hint: Any, where: str) -> Any:

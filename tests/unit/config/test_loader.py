@@ -67,3 +67,21 @@ def test_unknown_toml_key_and_bad_file_are_errors(tmp_path: Path) -> None:
         read_toml(bad)
     with pytest.raises(ConfigError, match="does not exist"):
         read_toml(tmp_path / "missing.toml")
+
+
+@dataclass(frozen=True)
+class Checked:
+    ttl_seconds: int = 10
+
+    def __post_init__(self) -> None:
+        if self.ttl_seconds <= 0:
+            raise ValueError(f"Checked.ttl_seconds must be positive, got {self.ttl_seconds}")
+
+
+def test_a_dataclass_check_is_reported_with_the_key_that_set_the_value() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_section(Checked, "cache", environ={"TRADEMESH_CACHE_TTL_SECONDS": "-1"})
+    assert info.value.key == "TRADEMESH_CACHE_TTL_SECONDS"
+    with pytest.raises(ConfigError) as info:
+        load_section(Checked, "cache", environ={}, toml={"cache": {"ttl_seconds": 0}})
+    assert info.value.key == "[cache] ttl_seconds"

@@ -106,7 +106,9 @@ def _auth(token: str) -> tuple[tuple[str, str], ...]:
     return (bearer_metadata(token),)
 
 
-async def test_register_login_refresh_logout_journey(mesh: MeshClient) -> None:
+async def test_register_login_refresh_logout_journey(
+    identity: IdentityProcess, mesh: MeshClient
+) -> None:
     stub = await _stub(mesh)
     email = "journey@example.com"
     registered = await stub.Register(
@@ -134,6 +136,11 @@ async def test_register_login_refresh_logout_journey(mesh: MeshClient) -> None:
     await stub.Logout(pb.LogoutRequest(), metadata=_auth(again.tokens.access_token))
     error = await _error(stub.GetMe(pb.GetMeRequest(), metadata=_auth(again.tokens.access_token)))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+
+    log = identity.log()
+    assert "GetMe" in log  # the access log saw these calls...
+    for secret in (PASSWORD, access, login.tokens.refresh_token, rotated.tokens.access_token):
+        assert secret not in log  # ...and never wrote a password or a token
 
 
 async def test_missing_token_wrong_role_and_admin(mesh: MeshClient) -> None:
@@ -271,6 +278,38 @@ async def test_correlation_id_travels_from_the_caller_into_identity_logs(
     await eventually(logged, what="identity's JSON log line carrying the caller's correlation id")
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("TRADEMESH_SERVER_PORT", "seventy"),
+        ("TRADEMESH_IDENTITY_DEFAULT_ROLES", "admin"),
+        ("TRADEMESH_TOKENS_ACCESS_TTL_SECONDS", "-5"),
+    ],
+)
+async def test_bad_configuration_stops_start_up_naming_the_key(
+    consul: Consul, tmp_path: Path, key: str, value: str
+) -> None:
+    env = {
+        **os.environ,
+        "TRADEMESH_STATE_DIR": str(tmp_path),
+        "TRADEMESH_SERVER_CONSUL_ADDRESS": consul.address,
+        key: value,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.identity",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2, out.decode()
+    assert key in out.decode()
+    async with ConsulClient(consul.address) as client:
+        _, instances = await client.healthy("identity")
+    assert not [i for i in instances if i.meta.get("pid") == str(proc.pid)]
+
 
 async def test_sigterm_deregisters_and_exits_cleanly(
     consul: Consul, identity: IdentityProcess, mesh: MeshClient
@@ -282,4 +321,3 @@ async def test_sigterm_deregisters_and_exits_cleanly(
     async with ConsulClient(consul.address) as client:
         assert await client.check_status(instance.instance_id) is None
     assert "identity: signal received, shutting down" in identity.log()
-
