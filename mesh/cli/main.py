@@ -103,8 +103,19 @@ def _stack(args: argparse.Namespace) -> InfraStack:
 
 
 async def _up(args: argparse.Namespace) -> int:
-    await _stack(args).start(say=say)
-    return await _status(args)
+    stack = _stack(args)
+    await stack.start(say=say)
+    code = await _status(args)
+    names = {c.name for c in stack.components}
+    config = stack.config
+    if "consul" in names:
+        say(f"Consul UI        {config.consul.http_address}/ui")
+    if "nginx" in names:
+        say(f"HTTP entry       http://127.0.0.1:{config.nginx.port} (nginx, before the edges)")
+    for name in (n for n in SERVICES if n in names):
+        say(f"{name:<16} trademesh grpcurl {name} list")
+    say("logs             trademesh logs <component>; stop everything with `make down`")
+    return code
 
 
 async def _down(args: argparse.Namespace) -> int:
