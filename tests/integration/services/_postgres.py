@@ -7,8 +7,6 @@ as anyone else it simply runs as that user.
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import os
 import pwd
 import shutil
@@ -21,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from mesh.infra.ports import free_port
+from mesh.infra.provision.apt import find_postgres_bindir
 
 START_TIMEOUT_SECONDS = 60
 _LOG_TAIL_CHARS = 4000
@@ -31,25 +30,12 @@ class PostgresStartError(RuntimeError):
 
 
 def find_bindir() -> Path:
-    """`$TRADEMESH_PG_BIN`, else `pg_config --bindir`, else the newest /usr/lib/postgresql."""
-    explicit = os.environ.get("TRADEMESH_PG_BIN")
-    candidates: list[Path] = [Path(explicit)] if explicit else []
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        with contextlib.suppress(subprocess.CalledProcessError, OSError):
-            out = subprocess.run(
-                [pg_config, "--bindir"], check=True, capture_output=True, text=True
-            ).stdout
-            candidates.append(Path(out.strip()))
-    versions = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
-    )
-    candidates.extend(Path(p) for p in versions)
-    for bindir in candidates:
-        if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
-            return bindir
+    """`$TRADEMESH_PG_BIN`, else the newest Debian PostgreSQL that provisioning installed."""
+    found = os.environ.get("TRADEMESH_PG_BIN") or find_postgres_bindir()
+    if found and (Path(found) / "initdb").is_file() and (Path(found) / "pg_ctl").is_file():
+        return Path(found)
     raise PostgresStartError(
-        "PostgreSQL server binaries (initdb, pg_ctl) not found; install PostgreSQL or set "
+        "PostgreSQL server binaries (initdb, pg_ctl) not found; run `make provision` or set "
         "TRADEMESH_PG_BIN to their directory"
     )
 
