@@ -28,7 +28,7 @@ from mesh.codegen.third_party import (
     import_closure,
     write_tree,
 )
-from mesh.infra import versions
+from mesh.infra import paths, versions
 from mesh.infra.errors import InfraError
 from mesh.infra.provision import buf as buf_step
 
@@ -62,12 +62,6 @@ class BufResult:
         return self.returncode == 0
 
 
-def cache_root(env: Mapping[str, str]) -> Path:
-    """Where pinned tools live: ``$TRADEMESH_HOME`` or ``~/.cache/trademesh``."""
-    home = env.get("TRADEMESH_HOME")
-    return Path(home).expanduser() if home else Path.home() / ".cache" / "trademesh"
-
-
 def _is_executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
@@ -75,7 +69,7 @@ def _is_executable(path: Path) -> bool:
 def pinned_buf_path(env: Mapping[str, str]) -> Path:
     """Where provisioning installs the pinned buf (the npm package of this platform)."""
     try:
-        return buf_step.binary_path(cache_root(env) / "buf" / BUF_VERSION)
+        return buf_step.binary_path(paths.cache_root(env) / "buf" / BUF_VERSION)
     except InfraError as exc:
         raise CodegenError(f"{exc}; set TRADEMESH_BUF to a buf binary") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import mesh
@@ -13,9 +14,9 @@ def repo_root() -> Path:
     return Path(mesh.__file__).resolve().parent.parent
 
 
-def cache_root() -> Path:
+def cache_root(environ: Mapping[str, str] | None = None) -> Path:
     """Downloaded and built tools, pinned by version: `$TRADEMESH_HOME` or ~/.cache/trademesh."""
-    home = os.environ.get("TRADEMESH_HOME")
+    home = (os.environ if environ is None else environ).get("TRADEMESH_HOME")
     return Path(home).expanduser() if home else Path.home() / ".cache" / "trademesh"
 
 

@@ -37,10 +37,11 @@ class InfraStack:
                     name,
                     config.consul,
                     config.state_dir,
-                    config.services.grpc_base_port + SERVICES.index(name) + 1,
-                    config.services.metrics_base_port + SERVICES.index(name) + 1,
+                    config.services.grpc_base_port + n,
+                    config.services.metrics_base_port + n,
                 )
-                for name in services
+                for n, name in enumerate(SERVICES, start=1)
+                if name in services
             ),
         ]
         unknown = set(only or ()) - {c.name for c in every}

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc  # type: ignore[import-untyped,unused-ignore]
+import grpc
 
 from mesh.tls._common import utc
 from mesh.tls.ca import load_or_create_ca

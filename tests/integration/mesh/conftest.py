@@ -8,7 +8,7 @@ import pytest
 
 from mesh.infra import Consul
 from mesh.server import ServerConfig
-from mesh.tls import TlsConfig, load_service_credentials
+from mesh.tls import ServiceCredentials, TlsConfig, load_service_credentials
 
 
 @pytest.fixture
@@ -26,5 +26,5 @@ def server_config(consul: Consul, tls_dir: Path) -> ServerConfig:
     )
 
 
-def credentials(tls_dir: Path, name: str):  # type: ignore[no-untyped-def]
+def credentials(tls_dir: Path, name: str) -> ServiceCredentials:
     return load_service_credentials(TlsConfig(tls_dir), name)
