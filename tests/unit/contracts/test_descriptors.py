@@ -17,7 +17,7 @@ EXPECTED_RPCS = {
         "UpdateUser", "DeleteUser", "ListUsers", "GetJwks",
     },
     "trademesh.marketdata.v1.MarketDataService": {
-        "SearchInstruments", "GetInstrument", "GetQuote", "StreamQuotes",
+        "SearchInstruments", "GetInstrument", "GetQuote", "GetQuotes", "StreamQuotes",
     },
     "trademesh.trading.v1.TradingService": {
         "PlaceOrder", "CancelOrder", "GetOrder", "ListOrders", "ListTrades",

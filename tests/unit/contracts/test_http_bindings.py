@@ -29,6 +29,7 @@ EXPECTED = {
     f"{MARKETDATA}.SearchInstruments": ("get", "/api/v1/stocks/search"),
     f"{MARKETDATA}.GetInstrument": ("get", "/api/v1/stocks/{symbol}"),
     f"{MARKETDATA}.GetQuote": ("get", "/api/v1/stocks/{symbol}/quote"),
+    f"{MARKETDATA}.GetQuotes": ("get", "/api/v1/stocks/quotes"),
     f"{TRADING}.PlaceOrder": ("post", "/api/v1/orders"),
     f"{TRADING}.CancelOrder": ("post", "/api/v1/orders/{order_id}/cancel"),
     f"{TRADING}.GetOrder": ("get", "/api/v1/orders/{order_id}"),

@@ -313,6 +313,56 @@ class GetQuoteResponse(_message.Message):
 Global___GetQuoteResponse: _TypeAlias = GetQuoteResponse  # noqa: Y015
 
 @_typing.final
+class GetQuotesRequest(_message.Message):
+    """Request of MarketDataService.GetQuotes. Over REST the symbols are a repeated query
+    parameter: `GET /api/v1/stocks/quotes?symbols=AAPL&symbols=MSFT`.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYMBOLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def symbols(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ticker symbols to quote, 1 to 100 distinct ones."""
+
+    def __init__(
+        self,
+        *,
+        symbols: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["symbols", b"symbols"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetQuotesRequest: _TypeAlias = GetQuotesRequest  # noqa: Y015
+
+@_typing.final
+class GetQuotesResponse(_message.Message):
+    """Response of MarketDataService.GetQuotes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUOTES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def quotes(self) -> _containers.RepeatedCompositeFieldContainer[Global___Quote]:
+        """The latest quote of each requested symbol, in the order of the request."""
+
+    def __init__(
+        self,
+        *,
+        quotes: _abc.Iterable[Global___Quote] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["quotes", b"quotes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetQuotesResponse: _TypeAlias = GetQuotesResponse  # noqa: Y015
+
+@_typing.final
 class StreamQuotesRequest(_message.Message):
     """Request of MarketDataService.StreamQuotes."""
 

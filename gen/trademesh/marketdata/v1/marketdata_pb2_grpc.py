@@ -51,6 +51,11 @@ class MarketDataServiceStub:
                 request_serializer=trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.GetQuoteRequest.SerializeToString,
                 response_deserializer=trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.GetQuoteResponse.FromString,
                 _registered_method=True)
+        self.GetQuotes = channel.unary_unary(
+                '/trademesh.marketdata.v1.MarketDataService/GetQuotes',
+                request_serializer=trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.GetQuotesRequest.SerializeToString,
+                response_deserializer=trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.GetQuotesResponse.FromString,
+                _registered_method=True)
         self.StreamQuotes = channel.unary_stream(
                 '/trademesh.marketdata.v1.MarketDataService/StreamQuotes',
                 request_serializer=trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.StreamQuotesRequest.SerializeToString,
@@ -86,6 +91,14 @@ class MarketDataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetQuotes(self, request, context):
+        """GetQuotes returns the latest quotes of several instruments at once, in the order asked.
+        Fails with NOT_FOUND naming every unknown symbol.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StreamQuotes(self, request, context):
         """StreamQuotes sends the latest quote of each requested symbol, then every new quote of
         them until the caller cancels. Browsers receive the same quotes in the Socket.IO room
@@ -112,6 +125,11 @@ def add_MarketDataServiceServicer_to_server(servicer, server):
                     servicer.GetQuote,
                     request_deserializer=trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.GetQuoteRequest.FromString,
                     response_serializer=trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.GetQuoteResponse.SerializeToString,
+            ),
+            'GetQuotes': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQuotes,
+                    request_deserializer=trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.GetQuotesRequest.FromString,
+                    response_serializer=trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.GetQuotesResponse.SerializeToString,
             ),
             'StreamQuotes': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamQuotes,
@@ -202,6 +220,33 @@ class MarketDataService:
             '/trademesh.marketdata.v1.MarketDataService/GetQuote',
             trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.GetQuoteRequest.SerializeToString,
             trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.GetQuoteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQuotes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trademesh.marketdata.v1.MarketDataService/GetQuotes',
+            trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.GetQuotesRequest.SerializeToString,
+            trademesh_dot_marketdata_dot_v1_dot_marketdata__pb2.GetQuotesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,10 @@ class MarketDataServiceStub:
     """GetQuote returns the latest quote of an instrument. Fails with NOT_FOUND for an unknown
     symbol.
     """
+    GetQuotes: _grpc.UnaryUnaryMultiCallable[_marketdata_pb2.GetQuotesRequest, _marketdata_pb2.GetQuotesResponse]
+    """GetQuotes returns the latest quotes of several instruments at once, in the order asked.
+    Fails with NOT_FOUND naming every unknown symbol.
+    """
     StreamQuotes: _grpc.UnaryStreamMultiCallable[_marketdata_pb2.StreamQuotesRequest, _marketdata_pb2.StreamQuotesResponse]
     """StreamQuotes sends the latest quote of each requested symbol, then every new quote of
     them until the caller cancels. Browsers receive the same quotes in the Socket.IO room
@@ -67,6 +71,10 @@ class MarketDataServiceAsyncStub(MarketDataServiceStub):
     GetQuote: _aio.UnaryUnaryMultiCallable[_marketdata_pb2.GetQuoteRequest, _marketdata_pb2.GetQuoteResponse]  # type: ignore[assignment]
     """GetQuote returns the latest quote of an instrument. Fails with NOT_FOUND for an unknown
     symbol.
+    """
+    GetQuotes: _aio.UnaryUnaryMultiCallable[_marketdata_pb2.GetQuotesRequest, _marketdata_pb2.GetQuotesResponse]  # type: ignore[assignment]
+    """GetQuotes returns the latest quotes of several instruments at once, in the order asked.
+    Fails with NOT_FOUND naming every unknown symbol.
     """
     StreamQuotes: _aio.UnaryStreamMultiCallable[_marketdata_pb2.StreamQuotesRequest, _marketdata_pb2.StreamQuotesResponse]  # type: ignore[assignment]
     """StreamQuotes sends the latest quote of each requested symbol, then every new quote of
@@ -105,6 +113,16 @@ class MarketDataServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_marketdata_pb2.GetQuoteResponse, _abc.Awaitable[_marketdata_pb2.GetQuoteResponse]]:
         """GetQuote returns the latest quote of an instrument. Fails with NOT_FOUND for an unknown
         symbol.
+        """
+
+    @_abc_1.abstractmethod
+    def GetQuotes(
+        self,
+        request: _marketdata_pb2.GetQuotesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_marketdata_pb2.GetQuotesResponse, _abc.Awaitable[_marketdata_pb2.GetQuotesResponse]]:
+        """GetQuotes returns the latest quotes of several instruments at once, in the order asked.
+        Fails with NOT_FOUND naming every unknown symbol.
         """
 
     @_abc_1.abstractmethod
