@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mesh.config import ConfigError, load_section
+from mesh.config import ConfigError
 from mesh.errors import InvalidArgument
-from mesh.infra import paths
+from mesh.store import default_sqlite_path, load_service_config
 from services.identity import validation
 from services.identity.store import Role
 
@@ -21,15 +20,11 @@ def _key(name: str) -> str:
     return f"TRADEMESH_{SECTION}_{name}".upper()
 
 
-def _default_sqlite_path() -> Path:
-    return paths.state_dir() / "identity" / "identity.sqlite3"
-
-
 @dataclass(frozen=True, slots=True)
 class IdentityConfig:
     # postgresql://user:pass@host/db selects PostgreSQL; unset means SQLite at sqlite_path.
     database_url: str | None = field(default=None, repr=False)
-    sqlite_path: Path = field(default_factory=_default_sqlite_path)
+    sqlite_path: Path = field(default_factory=lambda: default_sqlite_path(SECTION))
     database_max_connections: int = 10
 
     # The first admin, created at start-up when no user has this email yet.
@@ -123,12 +118,4 @@ class IdentityConfig:
     ) -> IdentityConfig:
         """Read `[identity]` / `TRADEMESH_IDENTITY_*`; a plain `DATABASE_URL` is the fallback
         when neither names a database URL."""
-        environ = os.environ if environ is None else environ
-        table = (toml or {}).get(SECTION, {})
-        overrides: dict[str, Any] = {}
-        named = _key("database_url") in environ or (
-            isinstance(table, Mapping) and "database_url" in table
-        )
-        if not named and environ.get("DATABASE_URL"):
-            overrides["database_url"] = environ["DATABASE_URL"]
-        return load_section(cls, SECTION, environ=environ, toml=toml, overrides=overrides)
+        return load_service_config(cls, SECTION, environ=environ, toml=toml)

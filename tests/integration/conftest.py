@@ -1,4 +1,4 @@
-"""Session fixtures that run the real Consul and Kafka on free loopback ports.
+"""Session fixtures that run the real Consul, Kafka and PostgreSQL on free loopback ports.
 
 Each gets its own state dir under pytest's tmp path; a component that fails to start raises
 StartError, whose message carries the tail of the component's log.
@@ -6,7 +6,7 @@ StartError, whose message carries the tail of the component's log.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from mesh.infra import Consul, ConsulConfig, Kafka, KafkaConfig
 from mesh.infra.ports import free_ports
+from tests.integration.services._postgres import PostgresServer
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,3 +44,24 @@ async def kafka(infra_dir: Path) -> AsyncIterator[Kafka]:
     component = Kafka(KafkaConfig(port=port, controller_port=controller), infra_dir)
     async with component:
         yield component
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster, started only when a test asks for it and removed at the end."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """The URL of a fresh, empty database, dropped after the test."""
+    name = postgres.create_database()
+    try:
+        yield postgres.url(name)
+    finally:
+        postgres.drop_database(name)

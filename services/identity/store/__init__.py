@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mesh.store import Migration
 from services.identity.store.base import Store
 from services.identity.store.errors import (
     DuplicateEmail,
@@ -11,7 +12,7 @@ from services.identity.store.errors import (
     UnsupportedDatabase,
 )
 from services.identity.store.factory import open_store
-from services.identity.store.migrations import MIGRATIONS, Migration
+from services.identity.store.migrations import MIGRATIONS
 from services.identity.store.records import (
     LoginFailures,
     RefreshTokenRecord,

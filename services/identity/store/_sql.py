@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from mesh.store import Database, IntegrityViolation, Row, ViolationKind, migrate
 from services.identity.store import _sql_sessions as sessions
 from services.identity.store import _sql_users as users
-from services.identity.store._database import Database, IntegrityViolation, Row, ViolationKind
 from services.identity.store.base import Store
 from services.identity.store.errors import DuplicateEmail, KeyRingConflict, StoreError
-from services.identity.store.migrations import CREATE_SCHEMA_MIGRATIONS, MIGRATIONS
+from services.identity.store.migrations import MIGRATIONS
 from services.identity.store.records import (
     LoginFailures,
     RefreshTokenRecord,
@@ -67,32 +66,7 @@ class SqlStore(Store):
     # -- lifecycle --
 
     async def migrate(self) -> tuple[int, ...]:
-        known = {m.version for m in MIGRATIONS}
-        applied_now: list[int] = []
-        # One transaction per migration, each under the schema lock, so instances starting
-        # together apply each migration exactly once.
-        for migration in MIGRATIONS:
-            async with self._db.transaction(write=True) as tx:
-                await self._db.lock_schema(tx)
-                await tx.execute(CREATE_SCHEMA_MIGRATIONS)
-                rows = await tx.fetchall("SELECT version FROM schema_migrations")
-                applied = {int(row[0]) for row in rows}
-                if applied - known:
-                    raise StoreError(
-                        f"the database has schema versions {sorted(applied - known)} that "
-                        "this release does not know; it was migrated by a newer release"
-                    )
-                if migration.version in applied:
-                    continue
-                for statement in migration.statements:
-                    await tx.execute(statement)
-                await tx.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, time.time()),
-                )
-            applied_now.append(migration.version)
-            logger.info("applied schema migration %d (%s)", migration.version, migration.name)
-        return tuple(applied_now)
+        return await migrate(self._db, MIGRATIONS)
 
     async def close(self) -> None:
         await self._db.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.identity.store._database import Row, Transaction
+from mesh.store import Row, Transaction
 from services.identity.store.records import (
     RefreshTokenRecord,
     RevocationReason,

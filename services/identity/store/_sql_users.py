@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mesh.store import Row, Transaction
 from services.identity.store import _paging
-from services.identity.store._database import Row, Transaction
 from services.identity.store.records import (
     Role,
     UserChanges,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from mesh.store import StoreError, UnsupportedDatabase
 
-class StoreError(Exception):
-    """Base class for store failures the caller can act on."""
+__all__ = [
+    "DuplicateEmail",
+    "InvalidPageToken",
+    "KeyRingConflict",
+    "StoreError",
+    "UnsupportedDatabase",
+]
 
 
 class DuplicateEmail(StoreError):
@@ -17,7 +23,3 @@ class KeyRingConflict(StoreError):
 
 class InvalidPageToken(StoreError, ValueError):
     """A page token was not produced by this store or belongs to a different query."""
-
-
-class UnsupportedDatabase(StoreError, ValueError):
-    """The database URL names a database this store does not support."""

@@ -1,28 +1,9 @@
-"""The store's schema, as numbered migrations recorded in `schema_migrations`.
-
-Statements use only what SQLite and PostgreSQL both accept. A migration, once released, is
-never edited: changes go into a new one. Times are Unix seconds.
-"""
+"""Identity's schema, as numbered migrations (see mesh.store.migrations). Times are Unix
+seconds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    statements: tuple[str, ...]
-
-
-CREATE_SCHEMA_MIGRATIONS = """
-CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    applied_at DOUBLE PRECISION NOT NULL
-)
-"""
+from mesh.store import Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(

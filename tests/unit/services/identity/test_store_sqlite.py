@@ -11,22 +11,21 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from mesh.store.sqlite import SqliteDatabase
 from services.identity.store import (
     MIGRATIONS,
     Role,
-    UnsupportedDatabase,
     UserRecord,
     UserStatus,
     open_store,
 )
-from services.identity.store.postgres import PostgresStore
-from services.identity.store.sqlite import SqliteStore
+from services.identity.store._sql import SqlStore
 
 
 @pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
     store = open_store(None, tmp_path / "nested" / "identity.sqlite3")
-    assert isinstance(store, SqliteStore)
+    assert isinstance(store._db, SqliteDatabase)
     async with store:
         await store.migrate()
         yield store
@@ -45,26 +44,26 @@ def user(email: str = "ada@example.com") -> UserRecord:
     )
 
 
-async def _pragma(store: SqliteStore, name: str) -> object:
+async def _pragma(store: SqlStore, name: str) -> object:
     async with store._db.transaction() as tx:
         row = await tx.fetchone(f"PRAGMA {name}")
     assert row is not None
     return row[0]
 
 
-async def test_wal_mode_and_foreign_keys_are_on(store: SqliteStore) -> None:
+async def test_wal_mode_and_foreign_keys_are_on(store: SqlStore) -> None:
     assert await _pragma(store, "journal_mode") == "wal"
     assert await _pragma(store, "foreign_keys") == 1
 
 
-async def test_migrations_are_recorded_once(store: SqliteStore, tmp_path: Path) -> None:
+async def test_migrations_are_recorded_once(store: SqlStore, tmp_path: Path) -> None:
     async with store._db.transaction() as tx:
         rows = await tx.fetchall("SELECT version, name FROM schema_migrations ORDER BY version")
     assert rows == [(m.version, m.name) for m in MIGRATIONS]
     assert await store.migrate() == ()
 
 
-async def test_statements_run_off_the_event_loop_thread(store: SqliteStore) -> None:
+async def test_statements_run_off_the_event_loop_thread(store: SqlStore) -> None:
     threads: list[int] = []
     db = store._db
     conn = await db._connection()
@@ -74,7 +73,7 @@ async def test_statements_run_off_the_event_loop_thread(store: SqliteStore) -> N
     assert threads and threading.get_ident() not in threads
 
 
-async def test_a_failed_transaction_leaves_nothing_behind(store: SqliteStore) -> None:
+async def test_a_failed_transaction_leaves_nothing_behind(store: SqlStore) -> None:
     with pytest.raises(RuntimeError):
         async with store._db.transaction(write=True) as tx:
             await tx.execute(
@@ -92,21 +91,3 @@ async def test_close_is_idempotent_and_final(tmp_path: Path) -> None:
     await store.close()
     with pytest.raises(RuntimeError):
         await store.count_users()
-
-
-def test_factory_picks_the_backend_from_the_url(tmp_path: Path) -> None:
-    sqlite_path = tmp_path / "identity.sqlite3"
-    assert isinstance(open_store(None, sqlite_path), SqliteStore)
-    assert isinstance(open_store("", sqlite_path), SqliteStore)
-    # Nothing connects until first use, so no server is needed here.
-    assert isinstance(open_store("postgresql://u@localhost/db", sqlite_path), PostgresStore)
-    assert isinstance(open_store("postgres://u@localhost/db", sqlite_path), PostgresStore)
-    explicit = open_store(f"sqlite:///{tmp_path}/other.sqlite3", sqlite_path)
-    assert isinstance(explicit, SqliteStore)
-    assert explicit._db.path == tmp_path / "other.sqlite3"
-
-
-def test_factory_refuses_other_databases_without_echoing_the_url(tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedDatabase) as info:
-        open_store("mysql://u:hunter2@h/db", tmp_path / "x")
-    assert "hunter2" not in str(info.value)

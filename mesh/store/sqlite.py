@@ -1,9 +1,15 @@
-"""The SQLite store: one connection owned by one worker thread, so the event loop never blocks.
+"""SQLite: one connection owned by one worker thread, so the event loop never blocks.
 
 The database runs in WAL mode with foreign keys on. Transactions are serialised in-process by
 a lock (SQLite has a single writer anyway); a write transaction starts with BEGIN IMMEDIATE so
 it takes the write lock up front instead of failing to upgrade a read lock later, and other
 processes sharing the file wait up to `busy_timeout_seconds` for it.
+
+Cancellation: every statement is a job on the one worker thread, which runs jobs in the order
+they were submitted. A cancelled caller does not stop a job that was submitted (BEGIN may still
+run after the caller gave up), so on any way out of a transaction a ROLLBACK is *submitted*
+before the in-process lock is released: it runs after everything the transaction queued and
+before anything the next transaction queues, so no transaction is ever left open.
 """
 
 from __future__ import annotations
@@ -12,13 +18,14 @@ import asyncio
 import functools
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
-from services.identity.store._database import (
+from mesh.store._finish import finish
+from mesh.store.driver import (
     Database,
     IntegrityViolation,
     Params,
@@ -26,7 +33,6 @@ from services.identity.store._database import (
     Transaction,
     ViolationKind,
 )
-from services.identity.store._sql import SqlStore
 
 T = TypeVar("T")
 
@@ -38,6 +44,12 @@ _VIOLATIONS = {
 
 
 class SqliteDatabase(Database):
+    dialect = "sqlite"
+    types: ClassVar[Mapping[str, str]] = {
+        "serial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "blob": "BLOB",
+    }
+
     def __init__(self, path: Path, *, busy_timeout_seconds: float = 5.0) -> None:
         self._path = path
         self._busy_timeout_ms = int(busy_timeout_seconds * 1000)
@@ -50,11 +62,15 @@ class SqliteDatabase(Database):
     def path(self) -> Path:
         return self._path
 
-    async def _call(self, fn: Callable[..., T], *args: object) -> T:
+    def _submit(self, fn: Callable[..., T], *args: object) -> asyncio.Future[T]:
+        """Queue `fn` on the worker thread now (not at the next await) and return its future."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        return loop.run_in_executor(self._executor, functools.partial(fn, *args))
+
+    async def _call(self, fn: Callable[..., T], *args: object) -> T:
+        return await self._submit(fn, *args)
 
     def _connect(self) -> sqlite3.Connection:
         if self._path != Path(":memory:"):
@@ -69,6 +85,8 @@ class SqliteDatabase(Database):
         except BaseException:
             conn.close()
             raise
+        # Set on the worker thread, so a caller cancelled while connecting leaks nothing.
+        self._conn = conn
         return conn
 
     def _enable_wal(self, conn: sqlite3.Connection) -> None:
@@ -88,24 +106,25 @@ class SqliteDatabase(Database):
         if self._closed:
             raise RuntimeError("the SQLite store is closed")
         if self._conn is None:
-            self._conn = await self._call(self._connect)
+            return await self._call(self._connect)
         return self._conn
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[Transaction]:
         async with self._lock:
             conn = await self._connection()
-            await self._call(conn.execute, "BEGIN IMMEDIATE" if write else "BEGIN")
             try:
+                await self._call(conn.execute, "BEGIN IMMEDIATE" if write else "BEGIN")
                 yield _SqliteTransaction(self, conn)
             except BaseException:
-                # Shielded so a cancelled caller still leaves no transaction open.
-                await asyncio.shield(self._call(_rollback, conn))
+                await finish(self._submit(_rollback, conn))
                 raise
+            commit = self._submit(_commit, conn)
             try:
-                await self._call(conn.execute, "COMMIT")
+                await commit
             except BaseException:
-                await asyncio.shield(self._call(_rollback, conn))
+                # Cancelled while COMMIT ran, or COMMIT failed: either way nothing stays open.
+                await finish(self._submit(_rollback, conn))
                 raise
 
     async def lock_schema(self, tx: Transaction) -> None:
@@ -118,11 +137,15 @@ class SqliteDatabase(Database):
         self._closed = True
         async with self._lock:
             if self._conn is not None:
-                await self._call(self._conn.close)
+                await finish(self._submit(self._conn.close))
                 self._conn = None
             if self._executor is not None:
                 self._executor.shutdown(wait=False)
                 self._executor = None
+
+
+def _commit(conn: sqlite3.Connection) -> None:
+    conn.execute("COMMIT")
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -156,10 +179,3 @@ class _SqliteTransaction(Transaction):
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         _, rows = await self._db._call(_run, self._conn, sql, params)
         return rows
-
-
-class SqliteStore(SqlStore):
-    """The embedded default store, in one SQLite file."""
-
-    def __init__(self, path: Path, *, busy_timeout_seconds: float = 5.0) -> None:
-        super().__init__(SqliteDatabase(path, busy_timeout_seconds=busy_timeout_seconds))

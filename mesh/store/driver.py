@@ -1,18 +1,21 @@
-"""The small driver interface the SQL store is written against: transactions of statements.
+"""The driver interface every service's SQL is written against: transactions of statements.
 
 SQL is written once, with `?` placeholders and types both SQLite and PostgreSQL accept; each
 driver adapts placeholders and maps its constraint errors to `IntegrityViolation`.
+
+A transaction is all or nothing under cancellation too: `transaction()` either begins one and
+later commits or rolls it back, or never begins one, whenever the caller is cancelled.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
-from services.identity.store.errors import StoreError
+from mesh.store.errors import StoreError
 
 Row = tuple[Any, ...]
 Params = Sequence[object]
@@ -48,6 +51,10 @@ class Transaction(ABC):
 
 class Database(ABC):
     """A connection (pool) that hands out transactions."""
+
+    dialect: ClassVar[str]
+    # Column types that differ between the dialects, filled into migration statements.
+    types: ClassVar[Mapping[str, str]]
 
     # Appended to a SELECT whose rows the transaction goes on to change. SQLite needs
     # nothing: a write transaction there holds the database's single write lock from BEGIN.

@@ -1,21 +1,30 @@
-"""The PostgreSQL store, over psycopg 3's async connection pool.
+"""PostgreSQL over psycopg 3's async connection pool.
 
 Rows a transaction goes on to change are read with SELECT ... FOR UPDATE, so two instances
-rotating the same refresh token queue on its row and the second sees it spent.
+changing the same row queue on it and the second sees the first's result.
+
+Cancellation: a connection is taken from the pool and always given back, shielded, whatever
+is cancelled when; the pool rolls back a connection that comes back inside a transaction and
+discards one that comes back mid-statement, so no transaction outlives its caller and no
+connection leaks out of the pool.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import ClassVar
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
-from services.identity.store._database import (
+from mesh.store._finish import finish
+from mesh.store.driver import (
     Database,
     IntegrityViolation,
     Params,
@@ -23,13 +32,15 @@ from services.identity.store._database import (
     Transaction,
     ViolationKind,
 )
-from services.identity.store._sql import SqlStore
+
+# A connection mid-statement (ACTIVE) is left to the pool, which discards it.
+_ROLLBACK_STATES = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 # Any constant identifies our migrations among other users of the same database.
 _SCHEMA_LOCK_ID = 0x7472_6164_6D65_7368 & 0x7FFF_FFFF_FFFF_FFFF  # "trademesh"
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=512)
 def _adapt(sql: str) -> str:
     # Our statements never contain a literal `?` or `%`, so this is a plain substitution.
     return sql.replace("?", "%s")
@@ -44,17 +55,24 @@ def _violation(exc: psycopg.IntegrityError) -> IntegrityViolation:
 
 
 class PostgresDatabase(Database):
+    dialect = "postgresql"
+    types: ClassVar[Mapping[str, str]] = {
+        "serial_pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "blob": "BYTEA",
+    }
     for_update = " FOR UPDATE"
 
     def __init__(
         self,
         url: str,
         *,
+        name: str = "store",
         min_connections: int = 1,
         max_connections: int = 10,
         connect_timeout_seconds: float = 10.0,
     ) -> None:
         self._url = url
+        self._name = name
         self._min = min_connections
         self._max = max_connections
         self._timeout = connect_timeout_seconds
@@ -76,12 +94,12 @@ class PostgresDatabase(Database):
                 max_size=self._max,
                 timeout=self._timeout,
                 open=False,
-                name="identity-store",
+                name=f"{self._name}-store",
             )
             try:
                 await pool.open(wait=True, timeout=self._timeout)
             except BaseException:
-                await pool.close()
+                await finish(pool.close())
                 raise
             self._pool = pool
             return pool
@@ -89,8 +107,19 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[Transaction]:
         pool = await self._open_pool()
-        async with pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
-            yield _PostgresTransaction(cursor)
+        conn = await pool.getconn()
+        try:
+            # Not autocommit: the first statement opens the transaction.
+            async with conn.cursor() as cursor:
+                yield _PostgresTransaction(cursor)
+            await conn.commit()
+        except BaseException:
+            if conn.pgconn.transaction_status in _ROLLBACK_STATES:
+                with contextlib.suppress(psycopg.Error):
+                    await finish(conn.rollback())
+            raise
+        finally:
+            await finish(pool.putconn(conn))
 
     async def lock_schema(self, tx: Transaction) -> None:
         await tx.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK_ID,))
@@ -101,7 +130,7 @@ class PostgresDatabase(Database):
         self._closed = True
         async with self._opening:
             if self._pool is not None:
-                await self._pool.close()
+                await finish(self._pool.close())
                 self._pool = None
 
 
@@ -126,12 +155,3 @@ class _PostgresTransaction(Transaction):
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         await self._run(sql, params)
         return await self._cursor.fetchall()
-
-
-class PostgresStore(SqlStore):
-    """The store in a PostgreSQL database named by a `postgresql://` URL."""
-
-    def __init__(self, url: str, *, min_connections: int = 1, max_connections: int = 10) -> None:
-        super().__init__(
-            PostgresDatabase(url, min_connections=min_connections, max_connections=max_connections)
-        )
