@@ -1,0 +1,57 @@
+"""The notification service's settings: the `[notification]` section /
+`TRADEMESH_NOTIFICATION_*`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mesh.config import ConfigError
+from mesh.store import default_sqlite_path, load_service_config
+
+SECTION = "notification"
+
+
+def _key(name: str) -> str:
+    return f"TRADEMESH_{SECTION}_{name}".upper()
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationConfig:
+    # postgresql://user:pass@host/db selects PostgreSQL; unset means SQLite at sqlite_path.
+    database_url: str | None = field(default=None, repr=False)
+    sqlite_path: Path = field(default_factory=lambda: default_sqlite_path(SECTION))
+    database_max_connections: int = 10
+
+    # ListNotifications page size when the request says 0.
+    default_page_size: int = 50
+    # New notifications one StreamNotifications call may have waiting to be sent; a watcher
+    # that falls further behind is ended with RESOURCE_EXHAUSTED, to list and reconnect.
+    stream_buffer_size: int = 256
+    # Concurrent StreamNotifications calls per user on one instance.
+    max_streams_per_user: int = 16
+
+    def __post_init__(self) -> None:
+        for name in (
+            "database_max_connections",
+            "default_page_size",
+            "stream_buffer_size",
+            "max_streams_per_user",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(_key(name), f"must be at least 1, got {getattr(self, name)}")
+        if self.default_page_size > 1000:
+            raise ConfigError(_key("default_page_size"), "must be at most 1000")
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        environ: Mapping[str, str] | None = None,
+        toml: Mapping[str, Any] | None = None,
+    ) -> NotificationConfig:
+        """Read `[notification]` / `TRADEMESH_NOTIFICATION_*`; a plain `DATABASE_URL` is the
+        fallback when neither names a database URL."""
+        return load_service_config(cls, SECTION, environ=environ, toml=toml)

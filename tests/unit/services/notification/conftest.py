@@ -1,0 +1,148 @@
+"""Fixtures for the notification tests: the service assembled on a temp SQLite file, served by
+a real grpc.aio server on loopback with the real interceptor chain, and real signed tokens."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import pytest_asyncio
+from google.protobuf.message import Message
+from prometheus_client import CollectorRegistry
+from trademesh.notification.v1 import notification_pb2_grpc
+
+from interceptors import ServerInterceptorConfig, server_interceptors
+from mesh.events import Delivery
+from mesh.tokens import AsyncTokenVerifier, JwksCache, KeyRing, TokenConfig, TokenIssuer
+from services.notification import NotificationConfig, Notifications, build_notifications
+from services.notification.access import RevokedSessions
+from services.notification.consumers import FanOut, FeedWriter
+
+Stub = Any  # notification_pb2_grpc.NotificationServiceAsyncStub exists only in the .pyi
+STOP_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class User:
+    user_id: str
+    session_id: str
+    token: str = field(repr=False)
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),)
+
+
+@dataclass
+class Identity:
+    """Signs access tokens the way the identity service does."""
+
+    issuer: TokenIssuer
+
+    def user(self, *roles: str) -> User:
+        user_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
+        token = self.issuer.issue_access(
+            subject=user_id, session_id=session_id, roles=roles or ("viewer",)
+        ).token
+        return User(user_id, session_id, token)
+
+
+@pytest.fixture
+def token_config() -> TokenConfig:
+    return TokenConfig(issuer="https://identity.trademesh.test", audience="trademesh")
+
+
+@pytest.fixture
+def ring(token_config: TokenConfig) -> KeyRing:
+    return KeyRing.generate(retention_seconds=token_config.key_retention_seconds)
+
+
+@pytest.fixture
+def identity(token_config: TokenConfig, ring: KeyRing) -> Identity:
+    return Identity(TokenIssuer(token_config, ring))
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> NotificationConfig:
+    return NotificationConfig(sqlite_path=tmp_path / "notification.sqlite3")
+
+
+@pytest_asyncio.fixture
+async def app(config: NotificationConfig) -> AsyncIterator[Notifications]:
+    built = await build_notifications(config)
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+@pytest.fixture
+def revoked() -> RevokedSessions:
+    return RevokedSessions()
+
+
+@dataclass
+class Served:
+    address: str
+    channel: grpc.aio.Channel
+    stub: Stub
+
+
+@pytest_asyncio.fixture
+async def served(
+    app: Notifications,
+    token_config: TokenConfig,
+    ring: KeyRing,
+    revoked: RevokedSessions,
+) -> AsyncIterator[Served]:
+    async def jwks() -> dict[str, Any]:  # identity's GetJwks, answered from the same ring
+        return ring.jwks()
+
+    interceptors = server_interceptors(
+        ServerInterceptorConfig(
+            service_name="notification",
+            verifier=AsyncTokenVerifier(JwksCache(jwks), token_config),
+            is_revoked=revoked.is_revoked,
+            registry=CollectorRegistry(),
+        )
+    )
+    server = grpc.aio.server(interceptors=interceptors)
+    for servicer in app.service_spec().servicers:
+        servicer.add_to_server(servicer.implementation, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    address = f"127.0.0.1:{port}"
+    try:
+        async with grpc.aio.insecure_channel(address) as channel:
+            yield Served(address, channel, notification_pb2_grpc.NotificationServiceStub(channel))
+    finally:
+        await server.stop(STOP_GRACE_SECONDS)
+
+
+def delivery(event: Message, *, topic: str = "test.topic", offset: int = 0) -> Delivery:
+    """The consumer's view of one record carrying `event`."""
+    event_id = str(getattr(event, "event_id", ""))
+    return Delivery(
+        topic=topic,
+        partition=0,
+        offset=offset,
+        key=None,
+        event=event,
+        event_id=event_id,
+        headers={"ce_id": event_id},
+        correlation_id="test-correlation",
+        traceparent=None,
+    )
+
+
+async def deliver(app: Notifications, *messages: Message) -> None:
+    """What the two consumers of a running instance do with each record: the feed writer
+    stores the notification, the fan-out reader hands it to this instance's watchers."""
+    for message in messages:
+        await FeedWriter(app.store)(delivery(message))
+        await FanOut(app.hub)(delivery(message))
