@@ -2,7 +2,8 @@
 
 The shutdown order is fixed here and nowhere else: health NOT_SERVING → deregister from
 Consul → a short delay while clients move away → stop accepting and drain in-flight calls
-within the grace period → the service's own on_stop hooks (producers, consumers, stores).
+within the grace period → stop the service's workers in reverse order (outbox relays flush,
+consumers stop) → the service's own on_stop hooks (stores).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class MeshServer(Lifecycle):
         self._registered = False
         self._stopped = asyncio.Event()
         self._stopping = False
+        self._workers: list[Lifecycle] = []
 
     @property
     def address(self) -> str:
@@ -87,6 +89,9 @@ class MeshServer(Lifecycle):
             raise RuntimeError(f"{self.spec.name}: cannot bind {bind} (port in use?)")
         await server.start()
         self._server = server
+        for worker in self.spec.workers:
+            await worker.start()
+            self._workers.append(worker)
         for name in self._health_names():
             await self._health.set(name, SERVING)
         self._start_metrics()
@@ -146,6 +151,7 @@ class MeshServer(Lifecycle):
                 self._registered = False
             await asyncio.sleep(self.config.shutdown_delay_seconds)
             await self._server.stop(self.config.grace_seconds)
+            await self._stop_workers()
             for hook in self.spec.on_stop:
                 try:
                     await hook()
@@ -159,6 +165,14 @@ class MeshServer(Lifecycle):
                 self._metrics.server_close()
             self._server = None
             self._stopped.set()
+
+    async def _stop_workers(self) -> None:
+        while self._workers:
+            worker = self._workers.pop()
+            try:
+                await worker.stop()
+            except Exception:
+                log.exception("%s: stopping worker %r failed", self.spec.name, worker)
 
     async def serve_until_signalled(self) -> None:
         """Start, then run until SIGTERM or SIGINT, then stop in order."""

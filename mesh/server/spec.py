@@ -1,4 +1,5 @@
-"""What a service hands the bootstrap: its servicers and what to close on the way out."""
+"""What a service hands the bootstrap: its servicers, its background workers and what to close
+on the way out."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+
+from mesh.lifecycle import Lifecycle
 
 AddToServer = Callable[[Any, grpc.aio.Server], None]
 
@@ -23,6 +26,9 @@ class ServiceSpec:
     name: str  # the mesh name, e.g. "identity"
     servicers: Sequence[Servicer]
     interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
+    # Started in order once the server is serving (outbox relays, consumers, maintenance),
+    # stopped in reverse order after the server drained, before on_stop.
+    workers: Sequence[Lifecycle] = ()
     # Run in order after the server drained: flush producers, stop consumers, close stores.
     on_stop: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=tuple)
     version: str = "0.1.0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Self
 import grpc
 from trademesh.identity.v1 import identity_pb2, identity_pb2_grpc
 
+from mesh.periodic import Periodic
 from mesh.server import Servicer, ServiceSpec
 from mesh.tokens import TokenConfig
 from services.identity.auth import AuthService
@@ -23,6 +25,8 @@ from services.identity.sessions import Sessions
 from services.identity.store import Store, open_store
 from services.identity.throttle import LoginThrottle, ThrottlePolicy
 from services.identity.users import UserService
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -50,6 +54,7 @@ class Identity:
                 )
             ],
             interceptors=interceptors,
+            workers=(self.maintenance(),),
             on_stop=(self.close,),
         )
 
@@ -68,6 +73,23 @@ class Identity:
         """Delete long-expired sessions and stale sign-in counters; returns rows deleted."""
         return await self.store.prune(
             now=self.now(), keep_seconds=self.config.expired_session_retention_seconds
+        )
+
+    async def maintain(self) -> None:
+        """One maintenance round: rotate the signing key when the current one is due (by its
+        age, so any number of instances rotate once between them), then prune."""
+        await self.keys.reload()
+        age = self.now() - self.keys.ring.current.created_at
+        if age >= self.config.key_rotation_interval_seconds:
+            await self.rotate_keys()
+        pruned = await self.prune()
+        if pruned:
+            log.info("pruned %d expired session and sign-in rows", pruned)
+
+    def maintenance(self) -> Periodic:
+        """The maintenance rounds as a worker of the service process."""
+        return Periodic(
+            "identity maintenance", self.config.maintenance_interval_seconds, self.maintain
         )
 
     async def close(self) -> None:

@@ -53,6 +53,12 @@ class IdentityConfig:
     # How long expired sessions are kept before `prune` deletes them.
     expired_session_retention_seconds: float = 86400.0
 
+    # Maintenance, run in the service process every maintenance_interval_seconds: a new
+    # signing key once the current one is key_rotation_interval_seconds old (retired keys stay
+    # in the JWKS until their tokens have expired), then pruning of expired sessions.
+    key_rotation_interval_seconds: float = 7 * 86400.0
+    maintenance_interval_seconds: float = 60.0
+
     def __post_init__(self) -> None:
         for name in (
             "database_max_connections",
@@ -68,6 +74,8 @@ class IdentityConfig:
             "lockout_seconds",
             "max_lockout_seconds",
             "expired_session_retention_seconds",
+            "key_rotation_interval_seconds",
+            "maintenance_interval_seconds",
         ):
             if not getattr(self, name) > 0:
                 raise ConfigError(_key(name), f"must be positive, got {getattr(self, name)}")
