@@ -1,27 +1,21 @@
-"""Server and client interceptors of the mesh: one concern a module, chained by `chain`."""
+"""Server interceptors of the mesh: one concern a module, chained by `chain`.
+
+The client chain lives with the mesh client (`mesh.client.interceptors`); log and tracer
+set-up with the rest of the process set-up (`mesh.observability`).
+"""
 
 from __future__ import annotations
 
-from interceptors._client import ClientInterceptorBase, for_channel
 from interceptors.auth import (
-    AUTHORIZATION_KEY,
     STANDARD_PUBLIC_METHODS,
     AccessRule,
     AccessRules,
     AccessTokenVerifier,
     AuthInterceptor,
     RevocationCheck,
-    bearer_metadata,
 )
-from interceptors.chain import (
-    ClientInterceptorConfig,
-    ServerInterceptorConfig,
-    client_interceptors,
-    server_interceptors,
-)
-from interceptors.client import ContextPropagationInterceptor, propagated_details
+from interceptors.chain import ServerInterceptorConfig, server_interceptors
 from interceptors.correlation import (
-    CORRELATION_ID_KEY,
     CorrelationInterceptor,
     accept_correlation_id,
     new_correlation_id,
@@ -35,44 +29,26 @@ from interceptors.errors import (
     status_details,
     status_for,
 )
-from interceptors.logging import AccessLogInterceptor, JsonFormatter, configure_logging
-from interceptors.metrics import (
-    GRPC_CODE_LABELS,
-    ClientMetricsInterceptor,
-    RpcMetrics,
-    ServerMetricsInterceptor,
-    client_metrics,
-    server_metrics,
-)
-from interceptors.tracing import (
-    ClientTracingInterceptor,
-    ServerTracingInterceptor,
-    build_tracer_provider,
-    configure_tracing,
-)
+from interceptors.logging import AccessLogInterceptor
+from interceptors.metrics import ServerMetricsInterceptor
+from interceptors.tracing import ServerTracingInterceptor
 from interceptors.validation import ValidationInterceptor
+from mesh.observability import build_tracer_provider
+from mesh.rpc import AUTHORIZATION_KEY, CORRELATION_ID_KEY, bearer_metadata
 
 __all__ = [
     "AUTHORIZATION_KEY",
     "CORRELATION_ID_KEY",
     "ERROR_DOMAIN",
-    "GRPC_CODE_LABELS",
     "STANDARD_PUBLIC_METHODS",
     "AccessLogInterceptor",
     "AccessRule",
     "AccessRules",
     "AccessTokenVerifier",
     "AuthInterceptor",
-    "ClientInterceptorBase",
-    "ClientInterceptorConfig",
-    "ClientMetricsInterceptor",
-    "ClientTracingInterceptor",
-    "ContextPropagationInterceptor",
     "CorrelationInterceptor",
     "ErrorInterceptor",
-    "JsonFormatter",
     "RevocationCheck",
-    "RpcMetrics",
     "ServerInterceptorConfig",
     "ServerMetricsInterceptor",
     "ServerTracingInterceptor",
@@ -83,15 +59,8 @@ __all__ = [
     "accept_correlation_id",
     "bearer_metadata",
     "build_tracer_provider",
-    "client_interceptors",
-    "client_metrics",
-    "configure_logging",
-    "configure_tracing",
-    "for_channel",
     "new_correlation_id",
-    "propagated_details",
     "server_interceptors",
-    "server_metrics",
     "status_details",
     "status_for",
 ]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar, cast
 
 import grpc
 
+from mesh.rpc import RpcInfo as RpcInfo
 from mesh.tls import peer_service_name
 from mesh.tls.peer import HasAuthContext
 
@@ -30,44 +30,6 @@ _HANDLER_FACTORIES: dict[tuple[bool, bool], Callable[..., Any]] = {
     (True, False): grpc.stream_unary_rpc_method_handler,
     (True, True): grpc.stream_stream_rpc_method_handler,
 }
-
-# grpc_type label values, as go-grpc-prometheus writes them.
-_GRPC_TYPES: dict[tuple[bool, bool], str] = {
-    (False, False): "unary",
-    (False, True): "server_stream",
-    (True, False): "client_stream",
-    (True, True): "bidi_stream",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class RpcInfo:
-    """What an interceptor knows about the RPC before it runs."""
-
-    full_method: str  # "/trademesh.identity.v1.IdentityService/Login"
-    service: str  # "trademesh.identity.v1.IdentityService"
-    method: str  # "Login"
-    request_streaming: bool
-    response_streaming: bool
-
-    @property
-    def grpc_type(self) -> str:
-        return _GRPC_TYPES[(self.request_streaming, self.response_streaming)]
-
-    @classmethod
-    def parse(
-        cls, full_method: str | bytes, *, request_streaming: bool, response_streaming: bool
-    ) -> RpcInfo:
-        if isinstance(full_method, bytes):
-            full_method = full_method.decode("utf-8", "replace")
-        service, _, method = full_method.lstrip("/").rpartition("/")
-        return cls(
-            full_method=full_method,
-            service=service or "unknown",
-            method=method or "unknown",
-            request_streaming=request_streaming,
-            response_streaming=response_streaming,
-        )
 
 
 class ServerInterceptorBase(grpc.aio.ServerInterceptor):

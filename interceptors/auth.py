@@ -32,11 +32,11 @@ from interceptors.errors import abort_internal, abort_with
 from mesh import context as call_context
 from mesh.context import Principal
 from mesh.errors import DomainError, PermissionDenied, Unauthenticated, Unavailable
+from mesh.rpc import AUTHORIZATION_KEY
 from mesh.tokens import Claims, TokenError, TokenErrorReason
 
 logger = logging.getLogger(__name__)
 
-AUTHORIZATION_KEY = "authorization"
 _BEARER = "bearer"
 
 # Methods of the standard services every server runs (health checks by Consul and the mesh
@@ -274,8 +274,3 @@ def _bearer_token(context: Context) -> str | _Malformed | None:
     if scheme.lower() != _BEARER or not token or " " in token:
         return _MALFORMED
     return token
-
-
-def bearer_metadata(token: str) -> tuple[str, str]:
-    """The metadata entry that carries a user's access token."""
-    return (AUTHORIZATION_KEY, f"Bearer {token}")

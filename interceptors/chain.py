@@ -1,4 +1,5 @@
-"""The interceptor chains every server and every mesh client use, built from one config each."""
+"""The interceptor chain every server uses, built from one config (the client chain is
+`mesh.client.interceptors`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import grpc
 from opentelemetry import trace
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from interceptors._client import for_channel
 from interceptors.auth import (
     STANDARD_PUBLIC_METHODS,
     AccessRules,
@@ -16,12 +16,11 @@ from interceptors.auth import (
     AuthInterceptor,
     RevocationCheck,
 )
-from interceptors.client import ContextPropagationInterceptor
 from interceptors.correlation import CorrelationInterceptor
 from interceptors.errors import ErrorInterceptor
 from interceptors.logging import AccessLogInterceptor
-from interceptors.metrics import ClientMetricsInterceptor, ServerMetricsInterceptor
-from interceptors.tracing import ClientTracingInterceptor, ServerTracingInterceptor
+from interceptors.metrics import ServerMetricsInterceptor
+from interceptors.tracing import ServerTracingInterceptor
 from interceptors.validation import ValidationInterceptor
 
 
@@ -59,14 +58,6 @@ class ServerInterceptorConfig:
                 )
 
 
-@dataclass(frozen=True, slots=True)
-class ClientInterceptorConfig:
-    """What the client chain of a calling process needs."""
-
-    registry: CollectorRegistry = REGISTRY
-    tracer_provider: trace.TracerProvider | None = None
-
-
 def _is_full_method(method: str) -> bool:
     service, _, name = method.removeprefix("/").partition("/")
     return method.startswith("/") and bool(service) and bool(name) and "/" not in name
@@ -88,13 +79,3 @@ def server_interceptors(config: ServerInterceptorConfig) -> list[grpc.aio.Server
         ValidationInterceptor(),
         ErrorInterceptor(),
     ]
-
-
-def client_interceptors(config: ClientInterceptorConfig) -> list[grpc.aio.ClientInterceptor]:
-    """Outermost first: context propagation ▸ tracing ▸ metrics, for unary-unary and
-    unary-stream calls. Pass the whole list as a channel's `interceptors`."""
-    return for_channel(
-        ContextPropagationInterceptor(),
-        ClientTracingInterceptor(config.tracer_provider),
-        ClientMetricsInterceptor(config.registry),
-    )

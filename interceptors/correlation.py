@@ -18,8 +18,7 @@ from interceptors._handlers import (
     metadata_values,
 )
 from mesh import context as call_context
-
-CORRELATION_ID_KEY = "x-correlation-id"
+from mesh.rpc import CORRELATION_ID_KEY
 
 _VALID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 

@@ -1,10 +1,21 @@
-"""The mesh client: Consul discovery, round-robin balancing, default deadlines, mTLS."""
+"""The mesh client: Consul discovery, round-robin balancing, default deadlines for unary calls,
+mTLS, and the client interceptor chain around calls and streams of every kind."""
 
 from __future__ import annotations
 
 from mesh.client.balancer import NoHealthyInstance, RoundRobin
 from mesh.client.channel import BalancedChannel
 from mesh.client.config import ClientConfig
-from mesh.client.mesh_client import MeshClient
+from mesh.client.interceptors import ClientInterceptorConfig, client_interceptors
+from mesh.client.mesh_client import MeshClient, instance_channel
 
-__all__ = ["BalancedChannel", "ClientConfig", "MeshClient", "NoHealthyInstance", "RoundRobin"]
+__all__ = [
+    "BalancedChannel",
+    "ClientConfig",
+    "ClientInterceptorConfig",
+    "MeshClient",
+    "NoHealthyInstance",
+    "RoundRobin",
+    "client_interceptors",
+    "instance_channel",
+]

@@ -27,9 +27,15 @@ class NoHealthyInstance(Exception):
 
 
 class RoundRobin:
-    def __init__(self, service: str, factory: ChannelFactory) -> None:
+    """`close_grace_seconds` is how long calls in flight to an instance that left may finish
+    before its channel cancels them."""
+
+    def __init__(
+        self, service: str, factory: ChannelFactory, *, close_grace_seconds: float = 5.0
+    ) -> None:
         self.service = service
         self._factory = factory
+        self._close_grace_seconds = close_grace_seconds
         self._channels: dict[str, tuple[Instance, grpc.aio.Channel]] = {}
         self._order: list[str] = []
         self._cycle: itertools.cycle[str] = itertools.cycle(())
@@ -42,7 +48,8 @@ class RoundRobin:
             old, channel = self._channels[instance_id]
             if instance_id not in wanted or wanted[instance_id].address != old.address:
                 del self._channels[instance_id]
-                task = asyncio.get_running_loop().create_task(channel.close(grace=5.0))
+                closing = channel.close(grace=self._close_grace_seconds)
+                task = asyncio.get_running_loop().create_task(closing)
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
         for instance_id, instance in wanted.items():

@@ -1,7 +1,8 @@
 """A channel-shaped object that generated stubs accept, balancing each call over instances.
 
 Stubs only call `unary_unary`/`unary_stream`/`stream_unary`/`stream_stream` on their channel;
-the multicallables returned here pick an instance per call and delegate to its real channel.
+the multicallables returned here pick an instance per call and delegate to its real channel,
+whose interceptors (the client chain) then see the call, whatever its kind.
 """
 
 from __future__ import annotations
@@ -11,6 +12,17 @@ from typing import Any
 import grpc
 
 from mesh.client.balancer import NoHealthyInstance, RoundRobin
+
+# The call kinds that get the default deadline when the caller sets none. A stream lives as
+# long as its subscriber wants it (quotes, portfolio watches, Socket.IO rooms), so a default
+# would cut it; a deadline the caller gives, or what is left of the inbound call's (added
+# by the client chain), still bounds every kind.
+_DEFAULT_DEADLINE: dict[str, bool] = {
+    "unary_unary": True,
+    "unary_stream": False,
+    "stream_unary": False,
+    "stream_stream": False,
+}
 
 
 def _unavailable(exc: NoHealthyInstance) -> grpc.aio.AioRpcError:
@@ -31,19 +43,22 @@ class _MultiCallable:
         self._method = method
         self._kwargs = kwargs
 
-    def __call__(self, request: Any, **call_kwargs: Any) -> Any:
+    def __call__(self, request: Any = None, **call_kwargs: Any) -> Any:
+        """`request` is the request message, or for client and bidi streams an (async)
+        iterator of them; leave it out to send with `call.write()` instead."""
         try:
             _, channel = self._channel.balancer.pick()
         except NoHealthyInstance as exc:
             raise _unavailable(exc) from None
-        if call_kwargs.get("timeout") is None:
+        if call_kwargs.get("timeout") is None and _DEFAULT_DEADLINE[self._kind]:
             call_kwargs["timeout"] = self._channel.default_timeout_seconds
         factory = getattr(channel, self._kind)
         return factory(self._method, **self._kwargs)(request, **call_kwargs)
 
 
 class BalancedChannel:
-    """Looks like a `grpc.aio.Channel` to a stub; every call gets a deadline."""
+    """Looks like a `grpc.aio.Channel` to a stub. Unary calls get the default deadline unless
+    the caller sets one; streams get none (see `_DEFAULT_DEADLINE`)."""
 
     def __init__(self, balancer: RoundRobin, default_timeout_seconds: float) -> None:
         self.balancer = balancer

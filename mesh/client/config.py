@@ -9,6 +9,9 @@ from mesh.config import ConfigError
 
 @dataclass(frozen=True)
 class ClientConfig:
+    """`default_timeout_seconds` bounds unary calls made without a deadline; streams get no
+    default deadline."""
+
     consul_address: str = "http://127.0.0.1:8500"
     default_timeout_seconds: float = 5.0
     discovery_wait_seconds: float = 30.0

@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 import grpc
 
-from interceptors import ClientInterceptorConfig, client_interceptors
 from mesh.client.balancer import RoundRobin
 from mesh.client.channel import BalancedChannel
 from mesh.client.config import ClientConfig
+from mesh.client.interceptors import ClientInterceptorConfig, client_interceptors
 from mesh.discovery import ConsulClient, HealthWatcher, Instance
 from mesh.lifecycle import Lifecycle
 from mesh.tls import ServiceCredentials, channel_options
@@ -20,6 +20,26 @@ from mesh.tls import ServiceCredentials, channel_options
 log = logging.getLogger(__name__)
 
 StubT = TypeVar("StubT")
+
+
+def instance_channel(
+    address: str,
+    *,
+    service: str,
+    credentials: ServiceCredentials | None,
+    interceptors: Sequence[grpc.aio.ClientInterceptor],
+) -> grpc.aio.Channel:
+    """The channel to one instance of `service`: mTLS checking that the peer is `service`
+    (plaintext when `credentials` is None), with `interceptors` around every call."""
+    options: list[tuple[str, Any]] = [("grpc.keepalive_time_ms", 30_000)]
+    if credentials is None:
+        return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)
+    return grpc.aio.secure_channel(
+        address,
+        credentials.channel_credentials(),
+        options=[*options, *channel_options(service)],
+        interceptors=interceptors,
+    )
 
 
 class _Upstream:
@@ -39,8 +59,9 @@ class MeshClient(Lifecycle):
         credentials: ServiceCredentials | None,
         interceptors: Sequence[grpc.aio.ClientInterceptor] | None = None,
     ) -> None:
-        """`interceptors` default to the standard client chain: correlation id, user token
-        and remaining deadline propagated from the current call, client metrics, tracing."""
+        """`interceptors` default to the standard client chain (`client_interceptors`):
+        correlation id, user token and remaining deadline propagated from the current call,
+        client metrics, tracing; it sees calls and streams of every kind."""
         if credentials is None and not config.plaintext:
             raise ValueError("mTLS credentials are required unless plaintext is configured")
         self.config = config
@@ -53,15 +74,10 @@ class MeshClient(Lifecycle):
         self._lock = asyncio.Lock()
 
     def _open(self, service: str, instance: Instance) -> grpc.aio.Channel:
-        options: list[tuple[str, Any]] = [("grpc.keepalive_time_ms", 30_000)]
-        if self._credentials is None:
-            return grpc.aio.insecure_channel(
-                instance.address, options=options, interceptors=self._interceptors
-            )
-        return grpc.aio.secure_channel(
+        return instance_channel(
             instance.address,
-            self._credentials.channel_credentials(),
-            options=[*options, *channel_options(service)],
+            service=service,
+            credentials=self._credentials,
             interceptors=self._interceptors,
         )
 

@@ -20,8 +20,8 @@ from typing import Any
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from interceptors import configure_logging, configure_tracing
 from mesh.config import ConfigError, load_section, read_toml
+from mesh.observability import configure_logging, configure_tracing
 from mesh.server.config import ServerConfig
 from mesh.server.server import MeshServer
 from mesh.server.spec import ServiceSpec

@@ -20,12 +20,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
 
-from interceptors import (
-    JsonFormatter,
-    ServerInterceptorConfig,
-    server_interceptors,
-    status_details,
-)
+from interceptors import ServerInterceptorConfig, server_interceptors, status_details
+from mesh.observability import JsonFormatter
 from mesh.tls import ServiceCredentials, TlsConfig, load_service_credentials
 from mesh.tokens import AsyncTokenVerifier, JwksCache, KeyRing, TokenConfig, TokenIssuer
 

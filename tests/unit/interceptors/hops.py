@@ -11,7 +11,8 @@ from prometheus_client import CollectorRegistry
 from trademesh.identity.v1 import identity_pb2, identity_pb2_grpc
 from trademesh.notification.v1 import notification_pb2, notification_pb2_grpc
 
-from interceptors import ClientInterceptorConfig, ServerInterceptorConfig, client_interceptors
+from interceptors import ServerInterceptorConfig
+from mesh.client.interceptors import ClientInterceptorConfig, client_interceptors
 
 from .conftest import USER_ID, serving
 from .servicers import Context, Notifications, Seen, adding

@@ -10,13 +10,13 @@ from prometheus_client import CollectorRegistry
 from trademesh.identity.v1 import identity_pb2
 from trademesh.notification.v1 import notification_pb2, notification_pb2_grpc
 
-from interceptors import (
+from interceptors import ServerInterceptorConfig
+from mesh import context as call_context
+from mesh.client.interceptors import (
     ClientInterceptorConfig,
-    ServerInterceptorConfig,
     client_interceptors,
     propagated_details,
 )
-from mesh import context as call_context
 from mesh.context import Principal
 
 from .conftest import USER_ID, Tokens, bearer, serving

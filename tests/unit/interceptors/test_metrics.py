@@ -8,12 +8,9 @@ import grpc
 import pytest
 from prometheus_client import CollectorRegistry
 
-from interceptors import (
-    ClientInterceptorConfig,
-    ServerInterceptorConfig,
-    client_interceptors,
-    server_metrics,
-)
+from interceptors import ServerInterceptorConfig
+from mesh.client.interceptors import ClientInterceptorConfig, client_interceptors
+from mesh.observability import server_metrics
 from tests.conftest import eventually
 
 from . import probe

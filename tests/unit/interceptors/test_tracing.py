@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import grpc
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -12,12 +10,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import CollectorRegistry
 from trademesh.identity.v1 import identity_pb2
 
-from interceptors import (
-    ClientInterceptorConfig,
-    ServerInterceptorConfig,
-    client_interceptors,
-    configure_tracing,
-)
+from interceptors import ServerInterceptorConfig
+from mesh.client.interceptors import ClientInterceptorConfig, client_interceptors
 
 from . import probe
 from .conftest import CALL_TIMEOUT_SECONDS, Tokens, bearer, serving
@@ -141,41 +135,3 @@ async def test_client_spans_are_errors_for_any_failure(
     assert client.status.status_code == StatusCode.ERROR
     assert client.attributes is not None
     assert client.attributes["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
-
-
-def test_configure_tracing_installs_a_provider_for_the_service(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    installed: list[object] = []
-    monkeypatch.setattr("opentelemetry.trace.set_tracer_provider", installed.append)
-
-    provider = configure_tracing("trading", None)
-
-    assert installed == [provider]
-    assert provider.resource.attributes["service.name"] == "trading"
-
-
-def _otlp_exporter_installed() -> bool:
-    try:
-        return (
-            importlib.util.find_spec("opentelemetry.exporter.otlp.proto.grpc.trace_exporter")
-            is not None
-        )
-    except ModuleNotFoundError:  # a parent package is missing
-        return False
-
-
-def test_configure_tracing_with_an_endpoint_needs_the_otlp_exporter(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    installed: list[object] = []
-    monkeypatch.setattr("opentelemetry.trace.set_tracer_provider", installed.append)
-    if _otlp_exporter_installed():
-        provider = configure_tracing("trading", "http://127.0.0.1:4317")
-        assert installed == [provider]
-        provider.shutdown()
-        return
-
-    with pytest.raises(RuntimeError, match="opentelemetry-exporter-otlp-proto-grpc"):
-        configure_tracing("trading", "http://127.0.0.1:4317")
-    assert installed == []  # nothing half-configured

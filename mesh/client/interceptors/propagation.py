@@ -7,14 +7,16 @@ from typing import TypeVar
 
 import grpc
 
-from interceptors._client import (
+from mesh import context as call_context
+from mesh.client.interceptors._base import (
     ClientInterceptorBase,
+    RequestIterable,
+    StreamStreamContinuation,
+    StreamUnaryContinuation,
     UnaryStreamContinuation,
     UnaryUnaryContinuation,
 )
-from interceptors.auth import AUTHORIZATION_KEY, bearer_metadata
-from interceptors.correlation import CORRELATION_ID_KEY
-from mesh import context as call_context
+from mesh.rpc import AUTHORIZATION_KEY, CORRELATION_ID_KEY, bearer_metadata
 
 _TRequest = TypeVar("_TRequest")
 _TResponse = TypeVar("_TResponse")
@@ -57,8 +59,9 @@ def _checked(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
 
 
 class ContextPropagationInterceptor(ClientInterceptorBase):
-    """Adds the current call's context to outgoing calls (see `propagated_details`); a call
-    made after the current deadline fails with DEADLINE_EXCEEDED without being sent."""
+    """Adds the current call's context to outgoing calls of every kind (see
+    `propagated_details`); a call made after the current deadline fails with
+    DEADLINE_EXCEEDED without being sent."""
 
     async def intercept_unary_unary(
         self,
@@ -75,3 +78,19 @@ class ContextPropagationInterceptor(ClientInterceptorBase):
         request: _TRequest,
     ) -> AsyncIterator[_TResponse] | grpc.aio.UnaryStreamCall[_TRequest, _TResponse]:
         return await continuation(_checked(client_call_details), request)
+
+    async def intercept_stream_unary(
+        self,
+        continuation: StreamUnaryContinuation[_TRequest, _TResponse],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request_iterator: RequestIterable[_TRequest],
+    ) -> grpc.aio.StreamUnaryCall[_TRequest, _TResponse]:
+        return await continuation(_checked(client_call_details), request_iterator)
+
+    async def intercept_stream_stream(
+        self,
+        continuation: StreamStreamContinuation[_TRequest, _TResponse],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request_iterator: RequestIterable[_TRequest],
+    ) -> AsyncIterator[_TResponse] | grpc.aio.StreamStreamCall[_TRequest, _TResponse]:
+        return await continuation(_checked(client_call_details), request_iterator)
