@@ -6,7 +6,6 @@ Requests reach here already validated against the contract's rules; what those c
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -56,13 +55,17 @@ class MarketDataServicer(pb_grpc.MarketDataServiceServicer):
         quotes = self._board.latest(symbols)
         return pb.GetQuotesResponse(quotes=[convert.quote_message(q) for q in quotes])
 
-    async def StreamQuotes(
+    async def StreamQuotes(  # type: ignore[override]  # the stub only knows generators
         self, request: pb.StreamQuotesRequest, context: ServicerContext
-    ) -> AsyncIterator[pb.StreamQuotesResponse]:
+    ) -> None:
         symbols = self._universe.require(request.symbols)
+        # Written through the context rather than yielded: when the caller goes away grpc
+        # raises inside the awaited write, so this frame and every interceptor around it
+        # unwind while the call still exists. (An async generator abandoned at a `yield` is
+        # only closed later by the garbage collector, after grpc has released the call.)
         # The subscription leaves the board however the stream ends: the caller cancels,
         # its deadline fires, the channel closes or the server stops.
         with self._board.subscribe(symbols) as subscription:
             while True:
                 for quote in await subscription.next_batch():
-                    yield pb.StreamQuotesResponse(quote=convert.quote_message(quote))
+                    await context.write(pb.StreamQuotesResponse(quote=convert.quote_message(quote)))
