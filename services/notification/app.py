@@ -11,7 +11,7 @@ import grpc
 from prometheus_client import CollectorRegistry
 from trademesh.notification.v1 import notification_pb2, notification_pb2_grpc
 
-from mesh.events import Consumer, EventsConfig, ensure_topics
+from mesh.events import Consumer, EventsConfig, Topic, ensure_topics
 from mesh.lifecycle import Lifecycle
 from mesh.server import Servicer, ServiceSpec
 from mesh.store import Database, open_database
@@ -37,6 +37,7 @@ class Notifications(Lifecycle):
     servicer: NotificationServicer
     consumers: Sequence[Lifecycle] = ()
     events: EventsConfig | None = None
+    topics: Sequence[Topic] = SOURCE_TOPICS
     _stack: AsyncExitStack | None = field(default=None, repr=False)
 
     def service_spec(self, interceptors: Sequence[grpc.aio.ServerInterceptor] = ()) -> ServiceSpec:
@@ -60,7 +61,7 @@ class Notifications(Lifecycle):
             return
         async with AsyncExitStack() as stack:
             if self.events is not None and self.consumers:
-                await ensure_topics(self.events, SOURCE_TOPICS)
+                await ensure_topics(self.events, self.topics)
             for consumer in self.consumers:
                 await stack.enter_async_context(consumer)
             self._stack = stack.pop_all()
@@ -83,14 +84,13 @@ def consumers(
     hub: Hub,
     *,
     registry: CollectorRegistry | None = None,
+    topics: Sequence[Topic] = SOURCE_TOPICS,
     extra: Sequence[Lifecycle] = (),
 ) -> list[Lifecycle]:
     """The feed writer (the service's consumer group) and this instance's fan-out reader."""
     return [
-        Consumer(events, CONSUMER, SOURCE_TOPICS, FeedWriter(store), registry=registry),
-        Consumer(
-            events, None, SOURCE_TOPICS, FanOut(hub), auto_offset_reset="latest", registry=registry
-        ),
+        Consumer(events, CONSUMER, topics, FeedWriter(store), registry=registry),
+        Consumer(events, None, topics, FanOut(hub), auto_offset_reset="latest", registry=registry),
         *extra,
     ]
 
@@ -101,12 +101,14 @@ async def build_notifications(
     *,
     database: Database | None = None,
     registry: CollectorRegistry | None = None,
+    topics: Sequence[Topic] = SOURCE_TOPICS,
     extra_consumers: Sequence[Lifecycle] = (),
     now: Callable[[], float] = time.time,
 ) -> Notifications:
-    """Open and migrate the store and wire the feed. With `events`, the Kafka consumers are
-    made (started by `start()`); without, the feed is fed by hand (tests). `database`
-    replaces the one `config` names. On failure the store is closed again."""
+    """Open and migrate the store and wire the feed. With `events`, the Kafka consumers of
+    `topics` are made (started by `start()`), with `extra_consumers` after them; without,
+    the feed is fed by hand (tests). `database` replaces the one `config` names. On failure
+    the store is closed again."""
     if database is None:
         database = open_database(
             config.database_url,
@@ -126,7 +128,7 @@ async def build_notifications(
     )
     feed = Feed(store, hub, default_page_size=config.default_page_size, now=now)
     made = (
-        consumers(events, store, hub, registry=registry, extra=extra_consumers)
+        consumers(events, store, hub, registry=registry, topics=topics, extra=extra_consumers)
         if events is not None
         else []
     )
@@ -138,4 +140,5 @@ async def build_notifications(
         servicer=NotificationServicer(feed),
         consumers=made,
         events=events,
+        topics=topics,
     )

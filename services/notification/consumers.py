@@ -33,10 +33,6 @@ class FeedWriter:
 
     async def __call__(self, delivery: Delivery) -> None:
         notification = render(delivery.event)  # BadEvent/TypeError: retried, then DLQ
-        if notification is not None and notification.event_id != delivery.event_id:
-            raise BadEvent(
-                f"record ce_id {delivery.event_id} differs from event_id {notification.event_id}"
-            )
         applied = await self._store.apply(CONSUMER, delivery.event_id, notification)
         if not applied:
             logger.info("event %s was applied before; skipped", delivery.event_id)

@@ -11,6 +11,11 @@ import pytest_asyncio
 
 from mesh.store import open_database
 from services.notification import NotificationStore
+from tests.unit.services.notification.conftest import (  # noqa: F401 (fixtures shared)
+    identity,
+    ring,
+    token_config,
+)
 
 BACKENDS = ("sqlite", "postgresql")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,14 +94,14 @@ class Served:
     stub: Stub
 
 
-@pytest_asyncio.fixture
-async def served(
-    app: Notifications,
-    token_config: TokenConfig,
-    ring: KeyRing,
-    revoked: RevokedSessions,
+@asynccontextmanager
+async def serving(
+    app: Notifications, token_config: TokenConfig, ring: KeyRing, revoked: RevokedSessions
 ) -> AsyncIterator[Served]:
-    async def jwks() -> dict[str, Any]:  # identity's GetJwks, answered from the same ring
+    """`app` on a grpc.aio server on loopback behind the real server interceptor chain, whose
+    token verifier reads the JWKS of `ring` (what identity's GetJwks answers)."""
+
+    async def jwks() -> dict[str, Any]:
         return ring.jwks()
 
     interceptors = server_interceptors(
@@ -122,6 +123,17 @@ async def served(
             yield Served(address, channel, notification_pb2_grpc.NotificationServiceStub(channel))
     finally:
         await server.stop(STOP_GRACE_SECONDS)
+
+
+@pytest_asyncio.fixture
+async def served(
+    app: Notifications,
+    token_config: TokenConfig,
+    ring: KeyRing,
+    revoked: RevokedSessions,
+) -> AsyncIterator[Served]:
+    async with serving(app, token_config, ring, revoked) as running:
+        yield running
 
 
 def delivery(event: Message, *, topic: str = "test.topic", offset: int = 0) -> Delivery:
