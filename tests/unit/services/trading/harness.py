@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -107,7 +107,7 @@ class Harness:
         self._channels.append(channel)
         return channel
 
-    def upstreams(self, cash: Cash | None = None) -> Upstreams:
+    def upstreams(self, wrap_cash: Callable[[Cash], Cash] | None = None) -> Upstreams:
         portfolio = self._channel("portfolio")
         market = self._channel("marketdata")
 
@@ -117,16 +117,17 @@ class Harness:
         async def to_market() -> Any:
             return market
 
+        cash: Cash = GrpcCash(to_portfolio)
         return Upstreams(
             market=GrpcMarket(to_market),
-            cash=cash or GrpcCash(to_portfolio),
+            cash=cash if wrap_cash is None else wrap_cash(cash),
             holdings=GrpcHoldings(to_portfolio),
         )
 
-    async def start_trading(self, cash: Cash | None = None) -> Trading:
+    async def start_trading(self, wrap_cash: Callable[[Cash], Cash] | None = None) -> Trading:
         """Build the service on the store (a new one over the same store after a stop)."""
         stack = AsyncExitStack()
-        trading = await build_trading(self.config(), self.upstreams(cash), now=self.clock)
+        trading = await build_trading(self.config(), self.upstreams(wrap_cash), now=self.clock)
         stack.push_async_callback(trading.stop)
         await trading.start()
         server = grpc.aio.server(
