@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -62,8 +62,6 @@ class Trading(Lifecycle):
     servicer: TradingServicer
     book: QuoteBook
     workers: tuple[Lifecycle, ...] = ()
-    # Closed last, after the store (the mesh client the upstreams call through).
-    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _started: list[Lifecycle] = field(default_factory=list)
     _closed: bool = False
 
@@ -100,8 +98,6 @@ class Trading(Lifecycle):
         self._closed = True
         await self.saga.close()
         await self.store.close()
-        for close in self.closers:
-            await close()
 
 
 async def build_trading(
