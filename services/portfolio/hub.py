@@ -39,6 +39,11 @@ class Watcher:
         self._ended = False
         self._ready = asyncio.Event()
 
+    @property
+    def pending(self) -> bool:
+        """Whether a state is waiting to be taken."""
+        return self._latest is not None
+
     def offer(self, message: Message) -> None:
         self._latest = message
         self._ready.set()
