@@ -10,6 +10,7 @@ from typing import Self
 import grpc
 from trademesh.marketdata.v1 import marketdata_pb2, marketdata_pb2_grpc
 
+from mesh.lifecycle import Lifecycle
 from mesh.server import Servicer, ServiceSpec
 from services.marketdata.board import QuoteBoard
 from services.marketdata.config import MarketDataConfig
@@ -35,7 +36,14 @@ class MarketData:
     publisher: QuotePublisher | None = None
     closers: list[Closer] = field(default_factory=list)
 
-    def service_spec(self, interceptors: Sequence[grpc.aio.ServerInterceptor] = ()) -> ServiceSpec:
+    def service_spec(
+        self,
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+        *,
+        workers: Sequence[Lifecycle] = (),
+    ) -> ServiceSpec:
+        """The servicer, the `workers` to run beside it (the mesh client, the revocation
+        consumer), and `close` for after the drain."""
         return ServiceSpec(
             name="marketdata",
             servicers=[
@@ -48,6 +56,7 @@ class MarketData:
                 )
             ],
             interceptors=interceptors,
+            workers=workers,
             on_stop=(self.close,),
         )
 
