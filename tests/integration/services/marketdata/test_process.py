@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -249,6 +250,45 @@ async def test_sigterm_ends_open_streams_deregisters_and_exits_cleanly(
     finally:
         if process.proc.returncode is None:
             await process.stop(signal.SIGKILL)
+
+
+async def test_with_kafka_unreachable_the_feed_and_streams_go_on(
+    consul: Consul, stack: Stack, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"127.0.0.1:{probe.getsockname()[1]}"
+    env = {
+        "TRADEMESH_EVENTS_BOOTSTRAP_SERVERS": nowhere,
+        "TRADEMESH_EVENTS_REQUEST_TIMEOUT_SECONDS": "2",
+        "TRADEMESH_MARKETDATA_TICK_INTERVAL_SECONDS": TICK_SECONDS,
+        "TRADEMESH_MARKETDATA_SYMBOLS": "AAPL",
+    }
+    process = await launch("marketdata", consul, tmp_path, env)
+    try:
+        async with ConsulClient(consul.address) as client:
+            _, instances = await client.healthy("marketdata")
+        (instance,) = [i for i in instances if i.meta.get("pid") == str(process.pid)]
+        credentials = load_service_credentials(TlsConfig(stack.tls_dir), "edge")
+        async with grpc.aio.secure_channel(
+            instance.address,
+            credentials.channel_credentials(),
+            options=channel_options("marketdata"),
+        ) as channel:
+            stub = pb_grpc.MarketDataServiceStub(channel)
+            call = stub.StreamQuotes(
+                pb.StreamQuotesRequest(symbols=["AAPL"]), metadata=stack.auth()
+            )
+            times = [(await call.read()).quote.quote_time.ToNanoseconds() for _ in range(20)]
+            assert times == sorted(times) and len(set(times)) == 20  # ticking on
+            call.cancel()
+
+        async def complained() -> bool:
+            return "publishing" in process.log() and "marketdata.quotes.v1 failed" in process.log()
+
+        await eventually(complained, what="a logged publish failure")
+    finally:
+        await process.stop()
 
 
 @pytest.mark.parametrize(
