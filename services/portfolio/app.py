@@ -20,6 +20,7 @@ from mesh.events import (
     Consumer,
     EventsConfig,
     OutboxRelay,
+    Topic,
     ensure_topics,
 )
 from mesh.lifecycle import Lifecycle
@@ -38,6 +39,18 @@ logger = logging.getLogger(__name__)
 SERVICE = "portfolio"
 
 
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """The topics the service reads and writes (tests substitute private copies)."""
+
+    trades: Topic = TRADES
+    updates: Topic = PORTFOLIO_UPDATES
+    quotes: Topic = QUOTES
+
+    def all(self) -> list[Topic]:
+        return [self.trades, self.updates, self.quotes]
+
+
 @dataclass(slots=True)
 class Portfolio(Lifecycle):
     """The assembled service. `start()` starts the outbox relay and the consumers (when an
@@ -51,6 +64,7 @@ class Portfolio(Lifecycle):
     hub: WatchHub
     servicer: PortfolioServicer
     events: EventsConfig | None = None
+    topics: Topics = field(default_factory=Topics)
     relay: OutboxRelay | None = None
     consumers: Sequence[Lifecycle] = ()
     _stack: AsyncExitStack | None = field(default=None, repr=False)
@@ -93,7 +107,7 @@ class Portfolio(Lifecycle):
         try:
             await ensure_topics(
                 events,
-                [TRADES, PORTFOLIO_UPDATES, QUOTES],
+                self.topics.all(),
                 timeout_seconds=self.config.topics_timeout_seconds,
             )
         except (Exception, TimeoutError) as exc:
@@ -122,6 +136,7 @@ async def build_portfolio(
     database: Database | None = None,
     registry: CollectorRegistry | None = None,
     extra: Sequence[Lifecycle] = (),
+    topics: Topics | None = None,
     now: Callable[[], float] = time.time,
 ) -> Portfolio:
     """Open and migrate the store and wire the service. `quotes` is the live quote source
@@ -152,7 +167,14 @@ async def build_portfolio(
         if assembled is not None:
             assembled.changed(portfolio_id)
 
-    ledger = Ledger(database, now=now, on_change=changed, consumer=config.consumer_group)
+    topics = topics or Topics()
+    ledger = Ledger(
+        database,
+        now=now,
+        on_change=changed,
+        consumer=config.consumer_group,
+        updates=topics.updates,
+    )
     provider: QuoteProvider = book if quotes is None else Layered(quotes, book)
     relay: OutboxRelay | None = None
     consumers: list[Lifecycle] = []
@@ -160,18 +182,27 @@ async def build_portfolio(
         relay = OutboxRelay(database, events, source=SERVICE, registry=registry)
         consumers = [
             Consumer(
-                events, config.consumer_group, [TRADES], TradeSettler(ledger), registry=registry
+                events,
+                config.consumer_group,
+                [topics.trades],
+                TradeSettler(ledger),
+                registry=registry,
             ),
             Consumer(
                 events,
                 None,
-                [PORTFOLIO_UPDATES],
+                [topics.updates],
                 UpdateFanOut(hub),
                 auto_offset_reset="latest",
                 registry=registry,
             ),
             Consumer(
-                events, None, [QUOTES], book.on_quote, auto_offset_reset="latest", registry=registry
+                events,
+                None,
+                [topics.quotes],
+                book.on_quote,
+                auto_offset_reset="latest",
+                registry=registry,
             ),
         ]
     assembled = Portfolio(
@@ -182,6 +213,7 @@ async def build_portfolio(
         hub=hub,
         servicer=PortfolioServicer(ledger, provider, hub, now=now),
         events=events,
+        topics=topics,
         relay=relay,
         consumers=[*consumers, *extra],
     )

@@ -9,8 +9,7 @@ from typing import TypeAlias
 from trademesh.portfolio.v1 import events_pb2
 
 from mesh import context
-from mesh.events.outbox import enqueue
-from mesh.events.topics import PORTFOLIO_UPDATES
+from mesh.events import Topic, enqueue
 from mesh.store.driver import Transaction
 from services.portfolio import convert
 from services.portfolio.store import PortfolioRecord, PositionRecord
@@ -49,6 +48,7 @@ def portfolio_updated(
 
 async def publish(
     tx: Transaction,
+    topic: Topic,
     change: Change,
     portfolio: PortfolioRecord,
     positions: Iterable[PositionRecord] = (),
@@ -57,9 +57,9 @@ async def publish(
     trade_id: str = "",
     order_id: str = "",
 ) -> None:
-    """Enqueue the PortfolioUpdated of `change` on portfolio.updates.v1, keyed by portfolio id,
-    in `tx`: it is published if and only if the change commits."""
+    """Enqueue the PortfolioUpdated of `change` on `topic` (portfolio.updates.v1), keyed by
+    portfolio id, in `tx`: it is published if and only if the change commits."""
     event = portfolio_updated(
         change, portfolio, positions, now=now, trade_id=trade_id, order_id=order_id
     )
-    await enqueue(tx, PORTFOLIO_UPDATES, event, key=portfolio.portfolio_id)
+    await enqueue(tx, topic, event, key=portfolio.portfolio_id)

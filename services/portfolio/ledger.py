@@ -21,7 +21,7 @@ from mesh.errors import (
     NotFound,
     PermissionDenied,
 )
-from mesh.events.outbox import mark_processed
+from mesh.events import PORTFOLIO_UPDATES, Topic, mark_processed
 from mesh.store.driver import Database, IntegrityViolation, ViolationKind
 from services.portfolio import events, money
 from services.portfolio.access import not_found, visible
@@ -91,8 +91,10 @@ class Ledger:
         now: Callable[[], float] = time.time,
         on_change: OnChange = _ignore,
         consumer: str = "portfolio",
+        updates: Topic = PORTFOLIO_UPDATES,
     ) -> None:
         self._db = db
+        self.updates = updates  # where PortfolioUpdated goes
         self._now = now
         self._on_change = on_change
         self.consumer = consumer  # name under which consumed events are marked processed
@@ -131,7 +133,7 @@ class Ledger:
                 await queries.insert_value_point(
                     tx, record.portfolio_id, ValuePoint(now, record.cash)
                 )
-                await events.publish(tx, events.CREATED, record, now=now)
+                await events.publish(tx, self.updates, events.CREATED, record, now=now)
         self._on_change(record.portfolio_id)
         return record
 
@@ -168,7 +170,7 @@ class Ledger:
                 )
                 updated = await queries.portfolio(tx, portfolio_id)
                 assert updated is not None
-                await events.publish(tx, events.UPDATED, updated, now=now)
+                await events.publish(tx, self.updates, events.UPDATED, updated, now=now)
         self._on_change(portfolio_id)
         return updated
 
@@ -201,7 +203,7 @@ class Ledger:
             await queries.mark_deleted(tx, portfolio_id, now)
             deleted = await queries.portfolio(tx, portfolio_id)
             assert deleted is not None
-            await events.publish(tx, events.DELETED, deleted, now=now)
+            await events.publish(tx, self.updates, events.DELETED, deleted, now=now)
         self._on_change(portfolio_id)
 
     # -- cash for orders --
@@ -249,7 +251,9 @@ class Ledger:
             )
             after = await queries.portfolio(tx, portfolio_id)
             assert after is not None
-            await events.publish(tx, events.CASH_RESERVED, after, now=now, order_id=order_id)
+            await events.publish(
+                tx, self.updates, events.CASH_RESERVED, after, now=now, order_id=order_id
+            )
         self._on_change(portfolio_id)
         return CashMove(amount, after)
 
@@ -322,7 +326,9 @@ class Ledger:
             )
             after = await queries.portfolio(tx, portfolio_id)
             assert after is not None
-            await events.publish(tx, events.CASH_RELEASED, after, now=now, order_id=order_id)
+            await events.publish(
+                tx, self.updates, events.CASH_RELEASED, after, now=now, order_id=order_id
+            )
         self._on_change(portfolio_id)
         return CashMove(released, after)
 
@@ -335,7 +341,7 @@ class Ledger:
         async with self._db.transaction(write=True) as tx:
             if event_id is not None and not await mark_processed(tx, self.consumer, event_id):
                 return None
-            settlement = await settle_in(self._db, tx, trade, now=now)
+            settlement = await settle_in(self._db, tx, trade, self.updates, now=now)
         if settlement.applied:
             self._on_change(trade.portfolio_id)
         return settlement

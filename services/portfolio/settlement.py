@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from mesh.errors import Conflict, FailedPrecondition, FieldViolation, InvalidArgument
+from mesh.events import Topic
 from mesh.store.driver import Database, Transaction
 from services.portfolio import events, money
 from services.portfolio.access import not_found
@@ -87,7 +88,9 @@ async def _current(
     return Settlement(portfolio, position or _empty_position(trade), applied)
 
 
-async def settle_in(db: Database, tx: Transaction, trade: TradeInput, *, now: float) -> Settlement:
+async def settle_in(
+    db: Database, tx: Transaction, trade: TradeInput, updates: Topic, *, now: float
+) -> Settlement:
     """Apply `trade` inside `tx` (a write transaction) unless its trade_id was settled before."""
     portfolio = await queries.portfolio(tx, trade.portfolio_id, for_update=db.for_update)
     if portfolio is None or portfolio.is_deleted:
@@ -135,6 +138,7 @@ async def settle_in(db: Database, tx: Transaction, trade: TradeInput, *, now: fl
     )
     await events.publish(
         tx,
+        updates,
         events.TRADE_SETTLED,
         after,
         [position],
