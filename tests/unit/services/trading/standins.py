@@ -58,7 +58,13 @@ class PortfolioStandIn(portfolio_pb2_grpc.PortfolioServiceServicer):
         if account.user_id != request.user_id:
             raise PermissionDenied("portfolio belongs to another user", reason="NOT_OWNER")
         amount = from_money(request.amount)
-        if request.order_id not in account.reserved and request.order_id not in account.released:
+        if request.order_id in account.released:
+            # As portfolio does: a released (or released-before-reserved) order stays so.
+            raise FailedPrecondition(
+                f"the reservation of order {request.order_id} was released",
+                reason="RESERVATION_RELEASED",
+            )
+        if request.order_id not in account.reserved:
             if amount > account.available:
                 raise FailedPrecondition(
                     f"insufficient cash: {text(account.available)} USD available, "
@@ -77,7 +83,9 @@ class PortfolioStandIn(portfolio_pb2_grpc.PortfolioServiceServicer):
         self.release_calls += 1
         account = self._account(request.portfolio_id)
         amount = account.reserved.pop(request.order_id, Decimal(0))
-        account.released[request.order_id] = account.released.get(request.order_id, 0) + amount
+        account.released[request.order_id] = (
+            account.released.get(request.order_id, Decimal(0)) + amount
+        )
         return portfolio_pb2.ReleaseCashResponse(
             released_amount=to_money(amount, "USD"),
             available_cash=to_money(account.available, "USD"),
