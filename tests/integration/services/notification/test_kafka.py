@@ -30,7 +30,7 @@ from services.notification.access import RevokedSessions
 from services.notification.consumers import SOURCE_TOPICS, FanOut
 from tests.conftest import eventually
 from tests.unit.services.notification import events
-from tests.unit.services.notification.conftest import Identity, Served, User, serving
+from tests.unit.services.notification.conftest import Identity, Inbox, Served, User, serving
 
 TIMEOUT = 60.0
 
@@ -120,27 +120,28 @@ async def titles_of(served: Served, user: User) -> list[str]:
     return [n.title for n in (await listed(served, user)).notifications]
 
 
-async def primed_stream(bus: Bus, served: Served, user: User) -> Any:
+async def primed_stream(bus: Bus, served: Served, user: User) -> Inbox:
     """A stream of `user`'s notifications, proven live: the fan-out reader starts at the
     latest offset once it has its partitions, so events are published until one arrives."""
-    call = served.stub.StreamNotifications(pb.StreamNotificationsRequest(), metadata=user.metadata)
+    inbox = Inbox(
+        served.stub.StreamNotifications(pb.StreamNotificationsRequest(), metadata=user.metadata)
+    )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + TIMEOUT
     while True:
         await bus.publish(events.portfolio(user.user_id, 1, name="Primer"))
         try:
-            got = await asyncio.wait_for(call.read(), 1.0)
+            got = await inbox.next(1.0)
         except TimeoutError:
             assert loop.time() < deadline, "the stream never received the primer"
             continue
-        assert got.notification.title == "Portfolio Primer created"
+        assert got.title == "Portfolio Primer created"
         break
     # Primers published while waiting may still be on their way; skip past them.
-    marker = events.session(user.user_id)
-    await bus.publish(marker)
-    while (await asyncio.wait_for(call.read(), TIMEOUT)).notification.title != "Signed out":
+    await bus.publish(events.session(user.user_id))
+    while (await inbox.next(TIMEOUT)).title != "Signed out":
         pass
-    return call
+    return inbox
 
 
 async def test_published_events_become_notifications_once(
@@ -188,10 +189,10 @@ async def test_a_stream_on_another_instance_sees_what_the_writer_stored(
         instance(bus, sqlite_path, token_config, ring) as (_writer, writer_served),
         instance(bus, sqlite_path, token_config, ring, writer=False) as (_reader, reader_served),
     ):
-        call = await primed_stream(bus, reader_served, ada)
+        inbox = await primed_stream(bus, reader_served, ada)
         sent = [events.trade(ada.user_id, symbol=s) for s in ("AMD", "NVDA", "INTC")]
         await bus.publish(*sent)
-        streamed = [(await asyncio.wait_for(call.read(), TIMEOUT)).notification for _ in sent]
+        streamed = [await inbox.next(TIMEOUT) for _ in sent]
         assert [n.title for n in streamed] == [
             "Bought 10 AMD at 189.20",
             "Bought 10 NVDA at 189.20",
@@ -207,7 +208,7 @@ async def test_a_stream_on_another_instance_sees_what_the_writer_stored(
         by_id = {n.notification_id: n for n in (await listed(reader_served, ada)).notifications}
         for notification in streamed:
             assert by_id[notification.notification_id] == notification
-        call.cancel()
+        inbox.close()
 
 
 async def test_poison_records_go_to_the_dlq_and_consumption_continues(

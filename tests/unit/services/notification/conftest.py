@@ -3,6 +3,7 @@ a real grpc.aio server on loopback with the real interceptor chain, and real sig
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ import pytest
 import pytest_asyncio
 from google.protobuf.message import Message
 from prometheus_client import CollectorRegistry
+from trademesh.notification.v1 import notification_pb2 as pb
 from trademesh.notification.v1 import notification_pb2_grpc
 
 from interceptors import ServerInterceptorConfig, server_interceptors
@@ -158,3 +160,33 @@ async def deliver(app: Notifications, *messages: Message) -> None:
     for message in messages:
         await FeedWriter(app.store)(delivery(message))
         await FanOut(app.hub)(delivery(message))
+
+
+class Inbox:
+    """Reads a StreamNotifications call in the background. Waiting on the inbox with a
+    timeout is safe, where cancelling a pending `call.read()` would cancel the call itself."""
+
+    def __init__(self, call: Any) -> None:
+        self.call = call
+        self._queue: asyncio.Queue[pb.Notification | BaseException] = asyncio.Queue()
+        self._task = asyncio.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        try:
+            async for response in self.call:
+                self._queue.put_nowait(response.notification)
+            self._queue.put_nowait(EOFError("the stream ended"))
+        except grpc.aio.AioRpcError as error:
+            self._queue.put_nowait(error)
+
+    async def next(self, timeout: float) -> pb.Notification:
+        """The next notification; TimeoutError when none comes in time, the call's error (or
+        EOFError) when the stream ended."""
+        item = await asyncio.wait_for(self._queue.get(), timeout)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self.call.cancel()
+        self._task.cancel()
