@@ -54,13 +54,15 @@ class Recorder:
 
     arrivals: list[Arrival] = field(default_factory=list)
     active: int = 0
-    endings: list[tuple[str, str]] = field(default_factory=list)  # (method, "ok"|"cancelled")
+    # (method, "ok"|"cancelled"). grpc ends the request stream of a cancelled client or bidi
+    # call as if the caller had finished sending, so only Unary and Ticks tell them apart.
+    endings: list[tuple[str, str]] = field(default_factory=list)
 
     def by_method(self, method: str) -> list[Arrival]:
         return [a for a in self.arrivals if a.method == method]
 
-    def ended(self, outcome: str) -> int:
-        return sum(1 for _, o in self.endings if o == outcome)
+    def ended(self, method: str, outcome: str) -> int:
+        return self.endings.count((method, outcome))
 
 
 class _Call:
@@ -183,3 +185,44 @@ class TicksClient:
 async def values(*items: str) -> AsyncIterator[StringValue]:
     for item in items:
         yield StringValue(value=item)
+
+
+def relay_handlers(upstream: TicksClient) -> grpc.GenericRpcHandler:
+    """Ticks served by calling another Ticks through `upstream`, stream for stream: a service
+    whose handlers are mesh client calls."""
+
+    async def unary(request: StringValue, context: Context) -> StringValue:
+        response: StringValue = await upstream.unary(request)
+        return response
+
+    async def ticks(request: StringValue, context: Context) -> AsyncIterator[StringValue]:
+        async for response in upstream.ticks(request):
+            yield response
+
+    async def collect(requests: AsyncIterator[StringValue], context: Context) -> StringValue:
+        response: StringValue = await upstream.collect(requests)
+        return response
+
+    async def echo(
+        requests: AsyncIterator[StringValue], context: Context
+    ) -> AsyncIterator[StringValue]:
+        async for response in upstream.echo(requests):
+            yield response
+
+    return grpc.method_handlers_generic_handler(
+        SERVICE,
+        {
+            "Unary": grpc.unary_unary_rpc_method_handler(
+                unary, StringValue.FromString, StringValue.SerializeToString
+            ),
+            "Ticks": grpc.unary_stream_rpc_method_handler(
+                ticks, StringValue.FromString, StringValue.SerializeToString
+            ),
+            "Collect": grpc.stream_unary_rpc_method_handler(
+                collect, StringValue.FromString, StringValue.SerializeToString
+            ),
+            "Echo": grpc.stream_stream_rpc_method_handler(
+                echo, StringValue.FromString, StringValue.SerializeToString
+            ),
+        },
+    )
