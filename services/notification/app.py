@@ -19,6 +19,7 @@ from services.notification.config import NotificationConfig
 from services.notification.consumers import CONSUMER, SOURCE_TOPICS, FanOut, FeedWriter
 from services.notification.feed import Feed
 from services.notification.hub import Hub
+from services.notification.maintenance import Maintenance
 from services.notification.servicer import NotificationServicer
 from services.notification.store import NotificationStore
 
@@ -106,9 +107,9 @@ async def build_notifications(
     now: Callable[[], float] = time.time,
 ) -> Notifications:
     """Open and migrate the store and wire the feed. With `events`, the Kafka consumers of
-    `topics` are made (started by `start()`), with `extra_consumers` after them; without,
-    the feed is fed by hand (tests). `database` replaces the one `config` names. On failure
-    the store is closed again."""
+    `topics` and the periodic maintenance are made (started by `start()`), with
+    `extra_consumers` after them; without, the feed is fed by hand (tests). `database`
+    replaces the one `config` names. On failure the store is closed again."""
     if database is None:
         database = open_database(
             config.database_url,
@@ -127,11 +128,18 @@ async def build_notifications(
         max_watchers_per_user=config.max_streams_per_user,
     )
     feed = Feed(store, hub, default_page_size=config.default_page_size, now=now)
-    made = (
-        consumers(events, store, hub, registry=registry, topics=topics, extra=extra_consumers)
-        if events is not None
-        else []
-    )
+    made: list[Lifecycle] = []
+    if events is not None:
+        upkeep = Maintenance(
+            store,
+            interval_seconds=config.maintenance_interval_seconds,
+            notification_retention_seconds=config.retention_days * 86400,
+            processed_retention_seconds=events.processed_retention_seconds,
+            now=now,
+        )
+        made = consumers(
+            events, store, hub, registry=registry, topics=topics, extra=[upkeep, *extra_consumers]
+        )
     return Notifications(
         config=config,
         store=store,

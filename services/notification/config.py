@@ -33,6 +33,10 @@ class NotificationConfig:
     # Concurrent StreamNotifications calls per user on one instance.
     max_streams_per_user: int = 16
 
+    # Notifications older than this are deleted by the periodic maintenance.
+    retention_days: float = 90.0
+    maintenance_interval_seconds: float = 3600.0
+
     def __post_init__(self) -> None:
         for name in (
             "database_max_connections",
@@ -42,6 +46,9 @@ class NotificationConfig:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(_key(name), f"must be at least 1, got {getattr(self, name)}")
+        for name in ("retention_days", "maintenance_interval_seconds"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(_key(name), f"must be positive, got {getattr(self, name)}")
         if self.default_page_size > 1000:
             raise ConfigError(_key("default_page_size"), "must be at most 1000")
 

@@ -148,6 +148,13 @@ class NotificationStore:
                 (now_us, user_id, *ids),
             )
 
+    async def prune(self, *, older_than_us: int) -> int:
+        """Delete notifications created before `older_than_us`; returns how many."""
+        async with self.db.transaction(write=True) as tx:
+            return await tx.execute(
+                "DELETE FROM notifications WHERE created_us < ?", (older_than_us,)
+            )
+
     async def mark_all_read(self, user_id: str, *, now_us: int) -> int:
         async with self.db.transaction(write=True) as tx:
             return await tx.execute(

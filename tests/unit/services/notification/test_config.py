@@ -41,6 +41,7 @@ def test_the_url_is_not_shown_in_the_repr() -> None:
         ("TRADEMESH_NOTIFICATION_STREAM_BUFFER_SIZE", "0"),
         ("TRADEMESH_NOTIFICATION_DEFAULT_PAGE_SIZE", "5000"),
         ("TRADEMESH_NOTIFICATION_MAX_STREAMS_PER_USER", "many"),
+        ("TRADEMESH_NOTIFICATION_RETENTION_DAYS", "0"),
     ],
 )
 def test_bad_values_name_their_key(key: str, value: str) -> None:
