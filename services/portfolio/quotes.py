@@ -67,7 +67,8 @@ Connect = Callable[[], Awaitable[Any]]
 
 class MarketDataQuotes:
     """Quotes from marketdata's unary RPCs; `connect` gives a channel to marketdata (the mesh
-    client's `lambda: mesh.connect("marketdata")` in the service)."""
+    client's `lambda: mesh.connect("marketdata")` in the service). One lookup, discovery
+    included, takes at most `timeout_seconds`."""
 
     def __init__(self, connect: Connect, *, timeout_seconds: float = 2.0) -> None:
         self._connect = connect
@@ -79,7 +80,7 @@ class MarketDataQuotes:
         if not wanted:
             return {}
         try:
-            async with asyncio.timeout(self._timeout * 2):
+            async with asyncio.timeout(self._timeout):
                 channel: grpc.aio.Channel = await self._connect()
                 stub: marketdata_pb2_grpc.MarketDataServiceAsyncStub = (
                     marketdata_pb2_grpc.MarketDataServiceStub(channel)
