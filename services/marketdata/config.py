@@ -24,8 +24,8 @@ class MarketDataConfig:
     # The simulated feed's seed: the same seed gives the same price path.
     seed: int = 42
     tick_interval_seconds: float = 1.0
-    # Standard deviation of one tick's relative price move (0.001 is 0.1 %).
-    volatility: float = 0.001
+    # Standard deviation of the price's relative move over a whole day (0.02 is 2 %).
+    volatility: float = 0.02
     # Quoted bid/ask spread in basis points of the price, at least one tick.
     spread_bps: int = 10
     # Serve only these symbols of the universe; empty serves all of them.
@@ -40,13 +40,13 @@ class MarketDataConfig:
             raise ConfigError(
                 _key("provider"), f"unknown provider {self.provider!r}; known: {PROVIDERS}"
             )
-        if not 0 < self.tick_interval_seconds <= 3600:
+        if not 0.001 <= self.tick_interval_seconds <= 3600:
             raise ConfigError(
                 _key("tick_interval_seconds"),
-                f"must be in (0, 3600], got {self.tick_interval_seconds}",
+                f"must be in [0.001, 3600], got {self.tick_interval_seconds}",
             )
-        if not 0 < self.volatility <= 0.1:
-            raise ConfigError(_key("volatility"), f"must be in (0, 0.1], got {self.volatility}")
+        if not 0 < self.volatility <= 1:
+            raise ConfigError(_key("volatility"), f"must be in (0, 1], got {self.volatility}")
         if not 1 <= self.spread_bps <= 1000:
             raise ConfigError(_key("spread_bps"), f"must be in 1..1000, got {self.spread_bps}")
         if self.max_subscribers < 1:

@@ -26,7 +26,8 @@ class Quote:
     previous_close: Decimal
     currency: str
     quote_time: datetime  # timezone-aware UTC
-    # Counts this symbol's quotes from 0 (the first snapshot); a provider never repeats one.
+    # Orders this symbol's quotes within a trading day: a higher one is newer. The simulated
+    # feed uses the tick of the day, counted from midnight UTC.
     sequence: int = 0
 
     @property

@@ -29,7 +29,7 @@ from services.marketdata import (
     build_marketdata,
 )
 
-FAST_TICK_SECONDS = 0.02
+FAST_TICK_SECONDS = 0.05
 STOP_GRACE_SECONDS = 2.0
 USER_ID = "9b2f0c8e-2f8a-4d7b-9d55-0a3f1c6e7b21"
 
