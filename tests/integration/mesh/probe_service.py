@@ -1,10 +1,12 @@
 """A small NotificationService used to exercise the runtime: answers with its instance name and
-sleeps when asked to (page_token "slow:<seconds>"), so drains and deadlines can be observed."""
+sleeps when asked to (page_token "slow:<seconds>"), so drains and deadlines can be observed;
+StreamNotifications sends STREAM_COUNT notifications, one every STREAM_INTERVAL_SECONDS."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
@@ -14,6 +16,8 @@ from trademesh.notification.v1 import notification_pb2_grpc as pb_grpc
 from mesh.server import MeshServer, ServerConfig, Servicer, ServiceSpec
 
 FULL_NAME = pb.DESCRIPTOR.services_by_name["NotificationService"].full_name
+STREAM_COUNT = 20
+STREAM_INTERVAL_SECONDS = 0.1
 
 
 class ProbeNotifications(pb_grpc.NotificationServiceServicer):
@@ -30,6 +34,16 @@ class ProbeNotifications(pb_grpc.NotificationServiceServicer):
         return pb.ListNotificationsResponse(
             notifications=[pb.Notification(title=self.label)], unread_count=self.calls
         )
+
+    async def StreamNotifications(
+        self, request: pb.StreamNotificationsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.StreamNotificationsResponse]:
+        for index in range(STREAM_COUNT):
+            if index:
+                await asyncio.sleep(STREAM_INTERVAL_SECONDS)
+            yield pb.StreamNotificationsResponse(
+                notification=pb.Notification(title=f"{self.label}:{index}")
+            )
 
 
 def probe_spec(label: str, name: str = "notification") -> ServiceSpec:

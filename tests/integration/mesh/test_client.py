@@ -69,7 +69,7 @@ async def test_balances_over_healthy_instances_and_follows_changes(
             await second.stop()
 
 
-async def test_every_call_gets_the_default_deadline(
+async def test_unary_calls_get_the_default_deadline(
     consul: Consul, server_config: ServerConfig, tls_dir: Path
 ) -> None:
     name = f"probe{uuid.uuid4().hex[:6]}"
