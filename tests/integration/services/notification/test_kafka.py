@@ -67,14 +67,17 @@ async def bus(kafka: Kafka) -> AsyncIterator[Bus]:
 
 
 @pytest.fixture
-def sqlite_path(tmp_path: Path) -> Path:
-    return tmp_path / "notification.sqlite3"
+def database(database_url: str | None, tmp_path: Path) -> NotificationConfig:
+    """Where every instance of a test keeps the feed: SQLite, then PostgreSQL."""
+    return NotificationConfig(
+        database_url=database_url, sqlite_path=tmp_path / "notification.sqlite3"
+    )
 
 
 @asynccontextmanager
 async def instance(
     bus: Bus,
-    sqlite_path: Path,
+    config: NotificationConfig,
     token_config: TokenConfig,
     ring: KeyRing,
     *,
@@ -82,7 +85,6 @@ async def instance(
 ) -> AsyncIterator[tuple[Notifications, Served]]:
     """One service instance on the shared database, serving gRPC. Without `writer` it only
     streams: it reads the topics for its watchers but stores nothing."""
-    config = NotificationConfig(sqlite_path=sqlite_path)
     async with AsyncExitStack() as stack:
         if writer:
             app = await build_notifications(config, bus.events, topics=list(bus.topics.values()))
@@ -145,10 +147,14 @@ async def primed_stream(bus: Bus, served: Served, user: User) -> Inbox:
 
 
 async def test_published_events_become_notifications_once(
-    bus: Bus, sqlite_path: Path, token_config: TokenConfig, ring: KeyRing, identity: Identity
+    bus: Bus,
+    database: NotificationConfig,
+    token_config: TokenConfig,
+    ring: KeyRing,
+    identity: Identity,
 ) -> None:
     ada, bob = identity.user(), identity.user()
-    async with instance(bus, sqlite_path, token_config, ring) as (_app, served):
+    async with instance(bus, database, token_config, ring) as (_app, served):
         trade = events.trade(ada.user_id, symbol="AAPL")
         await bus.publish(
             trade,
@@ -182,12 +188,16 @@ async def test_published_events_become_notifications_once(
 
 
 async def test_a_stream_on_another_instance_sees_what_the_writer_stored(
-    bus: Bus, sqlite_path: Path, token_config: TokenConfig, ring: KeyRing, identity: Identity
+    bus: Bus,
+    database: NotificationConfig,
+    token_config: TokenConfig,
+    ring: KeyRing,
+    identity: Identity,
 ) -> None:
     ada = identity.user()
     async with (
-        instance(bus, sqlite_path, token_config, ring) as (_writer, writer_served),
-        instance(bus, sqlite_path, token_config, ring, writer=False) as (_reader, reader_served),
+        instance(bus, database, token_config, ring) as (_writer, writer_served),
+        instance(bus, database, token_config, ring, writer=False) as (_reader, reader_served),
     ):
         inbox = await primed_stream(bus, reader_served, ada)
         sent = [events.trade(ada.user_id, symbol=s) for s in ("AMD", "NVDA", "INTC")]
@@ -212,11 +222,15 @@ async def test_a_stream_on_another_instance_sees_what_the_writer_stored(
 
 
 async def test_poison_records_go_to_the_dlq_and_consumption_continues(
-    bus: Bus, sqlite_path: Path, token_config: TokenConfig, ring: KeyRing, identity: Identity
+    bus: Bus,
+    database: NotificationConfig,
+    token_config: TokenConfig,
+    ring: KeyRing,
+    identity: Identity,
 ) -> None:
     ada = identity.user()
     trades = bus.topic_of(events.trade(ada.user_id))
-    async with instance(bus, sqlite_path, token_config, ring) as (_app, served):
+    async with instance(bus, database, token_config, ring) as (_app, served):
         raw = AIOKafkaProducer(bootstrap_servers=bus.events.bootstrap_servers)
         await raw.start()
         try:
