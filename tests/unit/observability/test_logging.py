@@ -26,7 +26,8 @@ def _format(
         None,
         extra=extra,
     )
-    return json.loads(formatter.format(record))
+    entry: dict[str, Any] = json.loads(formatter.format(record))
+    return entry
 
 
 def test_formatter_adds_context_and_extras_and_redacts_secrets() -> None:
