@@ -9,6 +9,7 @@ from mesh.server.run import RunContext, run_service
 from services.marketdata.app import build_marketdata
 from services.marketdata.config import MarketDataConfig
 from services.marketdata.kafka import LazyProducer
+from services.marketdata.metrics import MarketDataCollector
 from services.marketdata.publisher import Send
 from services.runtime import open_runtime
 
@@ -24,6 +25,7 @@ async def build(ctx: RunContext) -> ServiceSpec:
         producer = LazyProducer(runtime.events, source=NAME, registry=ctx.registry)
         send, closers = producer.send, [producer.stop]
     marketdata = await build_marketdata(config, send=send, closers=closers)
+    ctx.registry.register(MarketDataCollector(marketdata.board, marketdata.publisher))
     return marketdata.service_spec(runtime.interceptors(), workers=runtime.workers)
 
 

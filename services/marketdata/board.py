@@ -43,6 +43,7 @@ class Subscription:
     def offer(self, quote: Quote) -> None:
         if quote.symbol in self._pending:
             self.replaced += 1
+            self._board.replaced += 1
         self._pending[quote.symbol] = quote
         self._ready.set()
 
@@ -111,6 +112,10 @@ class QuoteBoard(Lifecycle):
         self._subscriptions: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
+        # Batches taken from the provider, and quotes a newer one replaced in a
+        # subscription before its reader took them.
+        self.batches = 0
+        self.replaced = 0
 
     async def start(self) -> None:
         if self._task is not None or self._stopped:
@@ -171,6 +176,7 @@ class QuoteBoard(Lifecycle):
                     del self._by_symbol[symbol]
 
     def _apply(self, quotes: Sequence[Quote]) -> None:
+        self.batches += 1
         for quote in quotes:
             self._latest[quote.symbol] = quote
             for subscription in self._by_symbol.get(quote.symbol, ()):

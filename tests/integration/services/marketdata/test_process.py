@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
@@ -218,6 +220,33 @@ async def test_quote_updates_reach_kafka_keyed_by_symbol(stack: Stack, kafka: Ka
     for symbol, event in seen.items():
         assert event.quote.last_price and event.correlation_id
         assert symbol in SYMBOLS
+
+
+async def test_metrics_show_streams_and_published_quotes(stack: Stack) -> None:
+    stub = await stack.stub()
+    (instance,) = stack.mesh.instances("marketdata")
+    url = f"http://127.0.0.1:{instance.meta['metrics_port']}/metrics"
+
+    async def sample(name: str) -> float:
+        async with httpx.AsyncClient() as http:
+            text = (await http.get(url)).text
+        found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+        return float(found.group(1)) if found else -1.0
+
+    call = stub.StreamQuotes(pb.StreamQuotesRequest(symbols=["SPY"]), metadata=stack.auth())
+    await call.read()
+    await eventually(
+        lambda: _at_least(sample("marketdata_stream_subscribers"), 1), what="a subscriber"
+    )
+    call.cancel()
+    await eventually(
+        lambda: _at_least(sample("marketdata_quotes_published_total"), 1), what="published quotes"
+    )
+    assert await sample("marketdata_feed_batches_total") > 0
+
+
+async def _at_least(value: Awaitable[float], minimum: float) -> bool:
+    return await value >= minimum
 
 
 async def test_sigterm_ends_open_streams_deregisters_and_exits_cleanly(
