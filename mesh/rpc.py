@@ -1,5 +1,4 @@
-"""What caller and server agree on about an RPC: its name and kind, and the metadata keys the
-mesh carries from hop to hop."""
+"""What caller and server agree on about an RPC: its name, its kind, the metadata keys."""
 
 from __future__ import annotations
 

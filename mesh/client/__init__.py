@@ -1,5 +1,4 @@
-"""The mesh client: Consul discovery, round-robin balancing, default deadlines for unary calls,
-mTLS, and the client interceptor chain around calls and streams of every kind."""
+"""The mesh client: discovery, balancing, unary default deadlines, mTLS, the client chain."""
 
 from __future__ import annotations
 

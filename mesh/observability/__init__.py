@@ -1,5 +1,4 @@
-"""Process set-up for logs, traces and metrics: JSON log lines, the tracer provider (OTLP when
-configured) and the RPC metric families both sides of a call count into."""
+"""Process set-up for logs, traces and metrics: JSON logs, the tracer provider, RPC metrics."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The process's tracer provider (exporting by OTLP when configured) and the span conventions
-both sides of an RPC share."""
+"""The process's tracer provider (OTLP when configured) and the RPC span conventions."""
 
 from __future__ import annotations
 

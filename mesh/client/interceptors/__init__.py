@@ -1,5 +1,4 @@
-"""The client interceptor chain: the current call's context passed on, client metrics and
-spans, for unary and streaming calls alike."""
+"""The client chain: call context passed on, client metrics and spans, for every call kind."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""A base for client interceptors that watch each call to its end (metrics, tracing), whatever
-its kind and however it ends: read to the end, abandoned, cancelled or cut by its deadline."""
+"""A base for client interceptors that watch every call of any kind to its end, however it ends."""
 
 from __future__ import annotations
 
@@ -59,12 +58,13 @@ class _Observation:
     def finish_when_done(self, call: grpc.aio.Call, *, unary_response: bool) -> None:
         """Finish with the call's code once it ends, even if nobody reads or awaits it."""
 
-        def done(ended: Any) -> None:
+        def done(_: Any) -> None:
             try:
-                task = asyncio.get_running_loop().create_task(self._read_code(call, unary_response))
+                loop = asyncio.get_running_loop()
             except RuntimeError:  # collected after its loop closed: grpc cancelled it
                 self.finish(grpc.StatusCode.CANCELLED)
                 return
+            task = loop.create_task(self._read_code(call, unary_response))
             _reading.add(task)
             task.add_done_callback(_reading.discard)
 
