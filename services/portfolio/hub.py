@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
@@ -111,9 +112,7 @@ class _Feed:
                     self._wake.set()
                     continue
                 if snapshot is None or snapshot.portfolio.is_deleted:
-                    for watcher in self.watchers:
-                        watcher.end()
-                    return
+                    return  # the hub ends the watches
                 self._snapshot = snapshot
                 self.symbols = frozenset(p.symbol for p in snapshot.open_positions)
                 self._publish()
@@ -184,6 +183,7 @@ class WatchHub(Lifecycle):
         feed = self._feeds.get(portfolio_id)
         if feed is None:
             feed = self._feeds[portfolio_id] = _Feed(self, portfolio_id)
+            feed.task.add_done_callback(functools.partial(self._ended, feed))
         watcher = Watcher()
         feed.add(watcher)
         try:
@@ -194,6 +194,15 @@ class WatchHub(Lifecycle):
             if not feed.watchers and self._feeds.get(portfolio_id) is feed:
                 del self._feeds[portfolio_id]
                 self._cancel(feed)
+
+    def _ended(self, feed: _Feed, task: asyncio.Task[None]) -> None:
+        """A feed that stops by itself (its portfolio was deleted, or a bug) ends its watches."""
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("watch %s failed", feed.portfolio_id, exc_info=task.exception())
+        if self._feeds.get(feed.portfolio_id) is feed:
+            del self._feeds[feed.portfolio_id]
+        for watcher in feed.watchers:
+            watcher.end()
 
     def _cancel(self, feed: _Feed) -> None:
         feed.task.cancel()

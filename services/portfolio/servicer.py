@@ -16,11 +16,11 @@ from mesh.context import Principal
 from mesh.store import Database
 from services.portfolio import convert, export, money, paging, performance, valuation
 from services.portfolio.access import require_principal, visible
-from services.portfolio.consumers import trade_input_from_request
 from services.portfolio.hub import WatchHub
 from services.portfolio.ledger import Ledger
 from services.portfolio.quotes import QuoteProvider
 from services.portfolio.store import Snapshot, queries, snapshot
+from services.portfolio.trades import trade_input_from_request
 
 ServicerContext = grpc.aio.ServicerContext[Any, Any]
 pb = portfolio_pb2
