@@ -58,6 +58,7 @@ class QuotePublisher(Lifecycle):
         backoff_initial_seconds: float = 0.2,
         backoff_max_seconds: float = 10.0,
         send_timeout_seconds: float = 15.0,
+        flush_timeout_seconds: float = 2.0,
         warn_every_seconds: float = 30.0,
     ) -> None:
         self._send = send
@@ -65,6 +66,7 @@ class QuotePublisher(Lifecycle):
         self._backoff_initial = backoff_initial_seconds
         self._backoff_max = backoff_max_seconds
         self._send_timeout = send_timeout_seconds
+        self._flush_timeout = flush_timeout_seconds
         self._warn_every = warn_every_seconds
         self._pending: dict[str, Quote] = {}
         self._ready = asyncio.Event()
@@ -91,11 +93,21 @@ class QuotePublisher(Lifecycle):
             self._task = asyncio.create_task(self._run(), name="quote-publisher")
 
     async def stop(self) -> None:
+        """Stop the background task, then try once, briefly, to publish what is pending."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        batch, self._pending = self._pending, {}
+        if batch and self._flush_timeout > 0:
+            try:
+                async with asyncio.timeout(self._flush_timeout):
+                    failed = await self._publish(batch)
+            except TimeoutError:
+                failed = batch
+            if failed:
+                log.warning("dropped %d unpublished quote(s) on the way out", len(failed))
 
     async def _run(self) -> None:
         backoff = self._backoff_initial
@@ -105,16 +117,23 @@ class QuotePublisher(Lifecycle):
             batch, self._pending = self._pending, {}
             if not batch:
                 continue
-            failed = await self._publish(batch)
+            try:
+                failed = await self._publish(batch)
+            except asyncio.CancelledError:
+                self._restore(batch)  # for the flush in stop()
+                raise
             if not failed:
                 backoff = self._backoff_initial
                 continue
-            # Put back what failed unless the feed has meanwhile offered a newer quote.
-            for symbol, quote in failed.items():
-                self._pending.setdefault(symbol, quote)
+            self._restore(failed)
             self._ready.set()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self._backoff_max)
+
+    def _restore(self, quotes: dict[str, Quote]) -> None:
+        """Put back unsent quotes, unless the feed has meanwhile offered newer ones."""
+        for symbol, quote in quotes.items():
+            self._pending.setdefault(symbol, quote)
 
     async def _publish(self, batch: dict[str, Quote]) -> dict[str, Quote]:
         """Send every quote of `batch` concurrently; the ones that failed."""

@@ -101,11 +101,25 @@ async def test_a_hanging_broker_times_out_and_the_quote_is_retried(
     assert broker.sent[-1][2].quote.volume == "20"
 
 
-async def test_stopping_with_a_send_in_flight_returns(broker: Broker) -> None:
+async def test_stopping_publishes_what_is_pending(broker: Broker) -> None:
+    broker.down = True
+    publisher = QuotePublisher(broker.send, backoff_initial_seconds=60, backoff_max_seconds=60)
+    await publisher.start()
+    publisher.offer([quote("AAA", 1), quote("BBB", 1)])
+    await eventually(lambda: asyncio.sleep(0, publisher.failures == 1), what="a failed attempt")
+    broker.down = False  # back, but the publisher is backing off for a minute
+    await asyncio.wait_for(publisher.stop(), 5)
+    assert sorted(key for _, key, _, _ in broker.sent) == ["AAA", "BBB"]
+    assert publisher.pending == 0
+
+
+async def test_stopping_gives_up_on_a_hanging_broker_after_the_flush_timeout(
+    broker: Broker,
+) -> None:
     broker.hang = True
-    publisher = QuotePublisher(broker.send, send_timeout_seconds=60)
+    publisher = QuotePublisher(broker.send, send_timeout_seconds=60, flush_timeout_seconds=0.1)
     await publisher.start()
     publisher.offer([quote("AAA", 1)])
     await eventually(lambda: asyncio.sleep(0, broker.attempts == 1), what="a send in flight")
-    await asyncio.wait_for(publisher.stop(), 5)
-    await publisher.stop()
+    await asyncio.wait_for(publisher.stop(), 5)  # the in-flight quote is retried, then dropped
+    assert broker.attempts == 2 and broker.sent == []
