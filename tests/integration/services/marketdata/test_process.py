@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import signal
 import socket
@@ -29,6 +30,7 @@ from mesh.client import ClientConfig, MeshClient
 from mesh.discovery import ConsulClient
 from mesh.events import QUOTES
 from mesh.infra import Consul, Kafka
+from mesh.infra.provision import tools
 from mesh.tls import TlsConfig, channel_options, load_service_credentials
 from tests.conftest import eventually
 from tests.integration.services._process import (
@@ -247,6 +249,50 @@ async def test_metrics_show_streams_and_published_quotes(stack: Stack) -> None:
 
 async def _at_least(value: Awaitable[float], minimum: float) -> bool:
     return await value >= minimum
+
+
+async def test_grpcurl_describes_and_calls_the_batch_quote_over_mtls(stack: Stack) -> None:
+    await stack.stub()
+    (instance,) = stack.mesh.instances("marketdata")
+    tls = TlsConfig(stack.tls_dir)
+    load_service_credentials(tls, "operator")
+    base = [
+        str(tools.grpcurl_binary()),
+        "-cacert",
+        str(tls.ca_cert_path),
+        "-cert",
+        str(tls.leaf_cert_path("operator")),
+        "-key",
+        str(tls.leaf_key_path("operator")),
+        "-servername",
+        "marketdata",
+    ]
+
+    async def grpcurl(*args: str) -> str:
+        proc = await asyncio.create_subprocess_exec(
+            *base, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, out.decode()
+        return out.decode()
+
+    service = "trademesh.marketdata.v1.MarketDataService"
+    described = await grpcurl(instance.address, "describe", service)
+    assert "rpc GetQuotes ( .trademesh.marketdata.v1.GetQuotesRequest )" in described
+    assert 'get: "/api/v1/stocks/quotes"' in described
+    body = json.dumps({"symbols": ["MSFT", "AAPL"]})
+    answer = json.loads(
+        await grpcurl(
+            "-H",
+            f"authorization: Bearer {stack.token}",
+            "-d",
+            body,
+            instance.address,
+            f"{service}/GetQuotes",
+        )
+    )
+    assert [q["symbol"] for q in answer["quotes"]] == ["MSFT", "AAPL"]
+    assert all(isinstance(q["last_price"], str) for q in answer["quotes"])
 
 
 async def test_sigterm_ends_open_streams_deregisters_and_exits_cleanly(
