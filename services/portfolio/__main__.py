@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from contextlib import AsyncExitStack
 from typing import Any
 
 from interceptors import ServerInterceptorConfig, server_interceptors
@@ -55,10 +54,6 @@ async def build(ctx: RunContext) -> ServiceSpec:
         registry=ctx.registry,
         extra=[revocations, mesh],
     )
-    async with AsyncExitStack() as cleanup:
-        cleanup.push_async_callback(portfolio.close)
-        await portfolio.start()
-        cleanup.pop_all()
     interceptors = server_interceptors(
         ServerInterceptorConfig(
             service_name=ctx.name,

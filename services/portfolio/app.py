@@ -82,6 +82,8 @@ class Portfolio(Lifecycle):
                 )
             ],
             interceptors=interceptors,
+            # The relay and the consumers run once the server serves, until it drained.
+            workers=(self,),
             on_stop=(self.close,),
         )
 

@@ -30,6 +30,14 @@ from .conftest import (
 pb = portfolio_pb2
 
 
+def test_the_service_spec_names_the_service(running: Running) -> None:
+    spec = running.service.service_spec()
+    assert spec.name == "portfolio"
+    assert [s.full_name for s in spec.servicers] == ["trademesh.portfolio.v1.PortfolioService"]
+    assert list(spec.workers) == [running.service]
+    assert list(spec.on_stop) == [running.service.close]
+
+
 def test_every_rpc_of_the_contract_is_implemented() -> None:
     service = pb.DESCRIPTOR.services_by_name["PortfolioService"]
     assert len(service.methods) == 12
