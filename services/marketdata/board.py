@@ -104,6 +104,7 @@ class QuoteBoard(Lifecycle):
         restart_delay_seconds: float = 1.0,
     ) -> None:
         self._provider = provider
+        self._known = frozenset(provider.symbols)
         self._max_subscribers = max_subscribers
         self._listeners = list(listeners)
         self._restart_delay = restart_delay_seconds
@@ -120,7 +121,11 @@ class QuoteBoard(Lifecycle):
     async def start(self) -> None:
         if self._task is not None or self._stopped:
             return
-        self._latest = {quote.symbol: quote for quote in self._provider.snapshot()}
+        self._latest = {
+            quote.symbol: quote
+            for quote in self._provider.snapshot()
+            if quote.symbol in self._known
+        }
         self._task = asyncio.create_task(self._run(), name="quote-feed")
 
     async def stop(self) -> None:
@@ -144,15 +149,27 @@ class QuoteBoard(Lifecycle):
     def add_listener(self, listener: QuoteSink) -> None:
         self._listeners.append(listener)
 
+    def _check_known(self, symbols: Sequence[str]) -> None:
+        unknown = [symbol for symbol in symbols if symbol not in self._known]
+        if unknown:
+            raise unknown_symbols(unknown)
+
     def latest(self, symbols: Sequence[str]) -> list[Quote]:
-        """The current quote of each symbol, in order; NOT_FOUND names those without one."""
-        missing = [symbol for symbol in symbols if symbol not in self._latest]
-        if missing:
-            raise unknown_symbols(missing)
+        """The current quote of each symbol, in order. NOT_FOUND names the symbols the
+        provider does not serve, UNAVAILABLE those it has not quoted yet."""
+        self._check_known(symbols)
+        waiting = [symbol for symbol in symbols if symbol not in self._latest]
+        if waiting:
+            raise Unavailable(
+                f"no quote yet for {', '.join(waiting)}",
+                reason="QUOTE_UNAVAILABLE",
+                metadata={"symbols": ",".join(waiting)},
+            )
         return [self._latest[symbol] for symbol in symbols]
 
     def subscribe(self, symbols: Sequence[str]) -> Subscription:
-        """A subscription primed with the current quotes of `symbols`."""
+        """A subscription primed with the current quotes of `symbols` (those not quoted yet
+        follow with their first quote)."""
         if self._stopped:
             raise Unavailable("the quote feed has stopped", reason="FEED_STOPPED")
         if len(self._subscriptions) >= self._max_subscribers:
@@ -160,7 +177,9 @@ class QuoteBoard(Lifecycle):
                 f"this instance already serves {self._max_subscribers} quote streams",
                 reason="TOO_MANY_SUBSCRIBERS",
             )
-        subscription = Subscription(self, symbols, self.latest(symbols))
+        self._check_known(symbols)
+        current = [self._latest[symbol] for symbol in symbols if symbol in self._latest]
+        subscription = Subscription(self, symbols, current)
         self._subscriptions.add(subscription)
         for symbol in subscription.symbols:
             self._by_symbol.setdefault(symbol, set()).add(subscription)
@@ -178,6 +197,8 @@ class QuoteBoard(Lifecycle):
     def _apply(self, quotes: Sequence[Quote]) -> None:
         self.batches += 1
         for quote in quotes:
+            if quote.symbol not in self._known:
+                continue  # a provider's stray symbol is nobody's business
             self._latest[quote.symbol] = quote
             for subscription in self._by_symbol.get(quote.symbol, ()):
                 subscription.offer(quote)

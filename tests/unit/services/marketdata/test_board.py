@@ -183,3 +183,24 @@ async def test_every_subscriber_shares_the_one_simulated_feed() -> None:
     for quotes in seen:
         for q in quotes:
             assert by_sequence.setdefault(q.sequence, q) == q
+
+
+class LateProvider(ManualProvider):
+    """Serves CCC but has no quote of it until the first push."""
+
+    def snapshot(self) -> Sequence[Quote]:
+        return [q for q in super().snapshot() if q.symbol != "CCC"]
+
+
+async def test_a_symbol_not_quoted_yet_is_unavailable_and_followed_until_it_is() -> None:
+    provider = LateProvider(SYMBOLS)
+    async with QuoteBoard(provider) as board:
+        await asyncio.wait_for(provider.running.wait(), 5)
+        with pytest.raises(Unavailable) as raised:
+            board.latest(["AAA", "CCC"])
+        assert raised.value.metadata == {"symbols": "CCC"}
+        with board.subscribe(["CCC", "AAA"]) as subscription:
+            assert _sequences(await subscription.next_batch()) == [("AAA", 0)]
+            provider.push("CCC")
+            assert _sequences(await subscription.next_batch()) == [("CCC", 1)]
+        assert _sequences(board.latest(["CCC"])) == [("CCC", 1)]
