@@ -46,14 +46,17 @@ class _MultiCallable:
     def __call__(self, request: Any = None, **call_kwargs: Any) -> Any:
         """`request` is the request message, or for client and bidi streams an (async)
         iterator of them; leave it out to send with `call.write()` instead."""
+        balancer = self._channel.balancer
         try:
-            _, channel = self._channel.balancer.pick()
+            _, channel = balancer.pick()
         except NoHealthyInstance as exc:
             raise _unavailable(exc) from None
         if call_kwargs.get("timeout") is None and _DEFAULT_DEADLINE[self._kind]:
             call_kwargs["timeout"] = self._channel.default_timeout_seconds
         factory = getattr(channel, self._kind)
-        return factory(self._method, **self._kwargs)(request, **call_kwargs)
+        call = factory(self._method, **self._kwargs)(request, **call_kwargs)
+        balancer.started(channel, call)
+        return call
 
 
 class BalancedChannel:

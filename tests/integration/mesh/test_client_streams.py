@@ -9,6 +9,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -212,3 +213,58 @@ async def test_every_kind_is_balanced_over_healthy_instances(
 
     for method in ticks.KINDS:
         assert Counter(a.server for a in recorder.by_method(method)) == {"s0": 2, "s1": 2}
+
+
+async def test_streams_to_a_draining_instance_end_with_its_status(
+    consul: Consul, server_config: ServerConfig, tls_dir: Path
+) -> None:
+    name = f"ticks{uuid.uuid4().hex[:6]}"
+    recorder = ticks.Recorder()
+    quick_drain = replace(server_config, grace_seconds=0.5)
+    leaving = MeshServer(_ticks_spec(name, recorder, "s0"), quick_drain)
+    async with (
+        MeshServer(_ticks_spec(name, recorder, "s1"), server_config),
+        _client(consul, tls_dir, CollectorRegistry()) as mesh,
+    ):
+        await leaving.start()
+        try:
+            await mesh.wait_for_instances(name, count=2, timeout_seconds=20)
+            client = ticks.TicksClient(await mesh.connect(name))
+
+            async def read_all() -> list[str]:
+                return [r.value async for r in client.ticks(ticks.StringValue(value="hang"))]
+
+            streams = [asyncio.ensure_future(read_all()) for _ in range(20)]
+
+            async def all_open() -> bool:
+                return recorder.active == len(streams)
+
+            await eventually(all_open, timeout=10, interval=0.05, what="streams open")
+            await leaving.stop()
+
+            async def s0_streams_over() -> bool:
+                return sum(stream.done() for stream in streams) == len(streams) // 2
+
+            await eventually(s0_streams_over, timeout=30, interval=0.05, what="s0 drained")
+            ended_by_s0 = [stream for stream in streams if stream.done()]
+
+            async def s0_gone() -> bool:
+                return [i.port for i in mesh.instances(name)] != [] and all(
+                    i.port != leaving.port for i in mesh.instances(name)
+                )
+
+            await eventually(s0_gone, timeout=20, what="the client dropped s0")
+            before = len(recorder.arrivals)
+            for _ in range(4):
+                await client.unary(ticks.StringValue())
+            answered_by = {a.server for a in recorder.arrivals[before:]}
+            still_open = [stream for stream in streams if not stream.done()]
+            for stream in streams:
+                stream.cancel()
+            await asyncio.gather(*streams, return_exceptions=True)
+        finally:
+            await leaving.stop()
+
+    assert all(isinstance(stream.exception(), grpc.aio.AioRpcError) for stream in ended_by_s0)
+    assert len(still_open) == len(streams) // 2  # s1's streams went on
+    assert answered_by == {"s1"}

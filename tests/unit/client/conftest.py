@@ -29,6 +29,7 @@ STOP_GRACE_SECONDS = 1.0
 class Servers:
     addresses: list[str]
     recorder: ticks.Recorder
+    servers: list[grpc.aio.Server]
 
 
 @asynccontextmanager
@@ -39,6 +40,7 @@ async def ticks_servers(
     recorder = recorder or ticks.Recorder()
     async with AsyncExitStack() as stack:
         addresses: list[str] = []
+        servers: list[grpc.aio.Server] = []
         for index in range(count):
             server = grpc.aio.server()
             server.add_generic_rpc_handlers([ticks.handlers(recorder, f"s{index}")])
@@ -46,7 +48,8 @@ async def ticks_servers(
             await server.start()
             stack.push_async_callback(server.stop, STOP_GRACE_SECONDS)
             addresses.append(f"127.0.0.1:{port}")
-        yield Servers(addresses, recorder)
+            servers.append(server)
+        yield Servers(addresses, recorder, servers)
 
 
 @dataclass
@@ -96,7 +99,6 @@ async def mesh_client(
     addresses: list[str],
     *,
     default_timeout_seconds: float = 5.0,
-    close_grace_seconds: float = 5.0,
 ) -> AsyncIterator[Mesh]:
     """What `MeshClient.connect("ticks")` returns, over `addresses`, with the standard chain."""
     registry = CollectorRegistry()
@@ -111,7 +113,6 @@ async def mesh_client(
         lambda instance: instance_channel(
             instance.address, service="ticks", credentials=None, interceptors=interceptors
         ),
-        close_grace_seconds=close_grace_seconds,
     )
     balancer.update(instances(addresses))
     channel = BalancedChannel(balancer, default_timeout_seconds)
