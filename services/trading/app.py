@@ -10,7 +10,7 @@ import grpc
 from prometheus_client import CollectorRegistry
 from trademesh.trading.v1 import trading_pb2, trading_pb2_grpc
 
-from mesh.events import ORDERS, TRADES, EventsConfig, OutboxRelay, ensure_topics
+from mesh.events import ORDERS, QUOTES, SESSIONS, TRADES, EventsConfig, OutboxRelay, ensure_topics
 from mesh.lifecycle import Lifecycle
 from mesh.periodic import Periodic
 from mesh.server import Servicer, ServiceSpec
@@ -124,7 +124,8 @@ async def build_trading(
     try:
         await store.migrate()
         if events is not None:
-            await ensure_topics(events, [ORDERS, TRADES])
+            # Every topic this process writes or reads, so no consumer starts before its topic.
+            await ensure_topics(events, [ORDERS, TRADES, QUOTES, SESSIONS])
     except BaseException:
         await store.close()
         raise

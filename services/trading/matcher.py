@@ -54,6 +54,7 @@ class Matcher:
             key=lambda order: order.created_at,
         )
         for order in crossing:
+            log.info("order %s crossed at %s/%s", order.order_id, price.bid, price.ask)
             try:
                 await self._saga.spawn(self._saga.fill(order.order_id, price))
             except Exception:

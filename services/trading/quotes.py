@@ -58,6 +58,7 @@ class KafkaQuoteFeed(Lifecycle):
         self._sink = sink
         # Broadcast (no group, nothing committed), from the start of the compacted topic.
         self._consumer = Consumer(config, None, [QUOTES], self._apply, auto_offset_reset="earliest")
+        self._heard = False
 
     async def _apply(self, delivery: Delivery) -> None:
         event = delivery.event
@@ -68,6 +69,9 @@ class KafkaQuoteFeed(Lifecycle):
         except ValueError as exc:
             log.warning("ignoring unusable quote: %s", exc)
             return
+        if not self._heard:
+            self._heard = True
+            log.info("quote feed: first quote heard (%s)", price.symbol)
         if self._book.update(price):
             await self._sink(price)
 

@@ -19,15 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from mesh import context as call_context
-from mesh.errors import AlreadyExists, FailedPrecondition
+from mesh.errors import FailedPrecondition
 from services.trading import events
+from services.trading.detached import Detached
+from services.trading.intake import new_order, replay
 from services.trading.models import (
     Order,
     OrderRequest,
@@ -37,7 +37,7 @@ from services.trading.models import (
     Side,
     TimeInForce,
 )
-from services.trading.pricing import day_end, execution_price, trade_for
+from services.trading.pricing import execution_price, trade_for
 from services.trading.quotes import QuoteBook
 from services.trading.risk import Fees, refuse
 from services.trading.store import Change, DuplicateOrder, TradingStore, Transition
@@ -89,8 +89,7 @@ class OrderSaga:
         self._settings = settings
         self._now = now
         self._listeners: list[OnChange] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._closed = False
+        self._detached = Detached()
 
     def on_change(self, listener: OnChange) -> None:
         """Call `listener` with the order after every change this process committed."""
@@ -107,93 +106,26 @@ class OrderSaga:
                     log.exception("order change listener failed")
         return transition.after
 
-    # -- running steps outside the caller --
-
     def spawn(self, step: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        """Run a step in a task the caller's cancellation does not reach; `close` stops it."""
-        if self._closed:
-            step.close()
-            raise RuntimeError("the order saga is closed")
-
-        async def detached() -> T:
-            # The caller's deadline no longer applies: upstream calls get their own.
-            with call_context.bind(deadline=None):
-                return await step
-
-        task = asyncio.get_running_loop().create_task(detached())
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            error = task.exception()
-            if not isinstance(error, FailedPrecondition):
-                log.warning("order step failed: %r", error)
+        """Run a step where the caller's cancellation does not reach it; `close` stops it."""
+        return self._detached.spawn(step)
 
     async def close(self) -> None:
         """Stop every running step where it is; the store says how far each got."""
-        self._closed = True
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._detached.close()
 
     # -- PlaceOrder --
 
-    def _replay(self, request: OrderRequest, existing: Order) -> Order:
-        """The answer to a repeated client_order_id: the same order, or the same refusal."""
-        if not request.same_order(existing):
-            raise AlreadyExists(
-                f"client_order_id {request.client_order_id!r} was already used for a "
-                "different order",
-                reason="CLIENT_ORDER_ID_REUSED",
-                metadata={"order_id": existing.order_id},
-            )
-        if existing.status is OrderStatus.REJECTED:
-            raise FailedPrecondition(existing.reject_reason, reason=existing.reject_code)
-        return existing
-
     async def existing(self, request: OrderRequest) -> Order | None:
         found = await self._store.find_client_order(request.user_id, request.client_order_id)
-        return None if found is None else self._replay(request, found)
-
-    def _new_order(
-        self, request: OrderRequest, *, currency: str, quote: Decimal | None, now: float
-    ) -> Order:
-        return Order(
-            order_id=str(uuid.uuid4()),
-            client_order_id=request.client_order_id,
-            user_id=request.user_id,
-            portfolio_id=request.portfolio_id,
-            symbol=request.symbol,
-            side=request.side,
-            order_type=request.order_type,
-            time_in_force=request.time_in_force,
-            quantity=request.quantity,
-            limit_price=request.limit_price,
-            status=OrderStatus.PENDING,
-            filled_quantity=Decimal(0),
-            average_fill_price=None,
-            reject_reason="",
-            reject_code="",
-            currency=currency,
-            reservation=Reservation.NONE,
-            reserved_amount=Decimal(0),
-            quote_price=quote,
-            expires_at=day_end(now, request.time_in_force),
-            correlation_id=call_context.current().correlation_id,
-            created_at=now,
-            updated_at=now,
-        )
+        return None if found is None else replay(request, found)
 
     async def _insert(self, request: OrderRequest, order: Order) -> Order | None:
         """Insert the new order; None when a concurrent duplicate got there first."""
         try:
             await self._store.insert_order(order, (events.order_updated(order, None),))
         except DuplicateOrder as duplicate:
-            self._replay(request, duplicate.existing)
+            replay(request, duplicate.existing)
             return None
         for listener in self._listeners:
             listener(order)
@@ -204,7 +136,7 @@ class OrderSaga:
     ) -> Order:
         """Record an order the risk checks refused (so a repeat replays the refusal)."""
         now = self._now()
-        order = self._new_order(request, currency=currency, quote=None, now=now)
+        order = new_order(request, currency=currency, quote=None, now=now)
         order = order.changed(
             now=now,
             status=OrderStatus.REJECTED,
@@ -215,7 +147,7 @@ class OrderSaga:
         if inserted is None:
             found = await self._store.find_client_order(request.user_id, request.client_order_id)
             assert found is not None
-            return self._replay(request, found)
+            return replay(request, found)
         raise refusal
 
     async def accept(
@@ -224,7 +156,7 @@ class OrderSaga:
         """Insert the checked order and run the saga; the order as the caller should see it."""
         now = self._now()
         quote = price.ask if request.side is Side.BUY else price.bid
-        order = self._new_order(request, currency=currency, quote=quote, now=now)
+        order = new_order(request, currency=currency, quote=quote, now=now)
         if request.side is Side.BUY:
             order = order.changed(
                 now=now, reservation=Reservation.RESERVING, reserved_amount=reserve
@@ -235,7 +167,7 @@ class OrderSaga:
         if inserted is None:
             found = await self._store.find_client_order(request.user_id, request.client_order_id)
             assert found is not None
-            return self._replay(request, found)
+            return replay(request, found)
         return await asyncio.shield(self.spawn(self._advance(inserted, price)))
 
     async def _advance(self, order: Order, price: Price | None) -> Order:

@@ -5,6 +5,7 @@ the real Kafka carrying its outbox to portfolio's settlement and back to order s
 from __future__ import annotations
 
 import asyncio
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -26,12 +27,14 @@ from mesh.client import ClientConfig, MeshClient
 from mesh.infra import Consul, Kafka
 from mesh.tls import TlsConfig, load_service_credentials
 from tests.conftest import eventually
-from tests.integration.services._process import ServiceProcess, running_service
+from tests.integration.services._process import ServiceProcess, launch, running_service
 from tests.unit.interceptors.conftest import refused
 
 PASSWORD = "correct horse battery staple"
 # The mesh client's unary default; the order stream must outlive it.
 UNARY_DEFAULT_SECONDS = 1.0
+# Calls set their own deadline: on a loaded machine sign-up hashing alone can take a second.
+CALL_SECONDS = 30.0
 
 
 @dataclass
@@ -39,6 +42,13 @@ class Stack:
     trading: ServiceProcess
     portfolio: ServiceProcess
     mesh: MeshClient
+    consul: Consul
+    workdir: Path
+    trading_env: dict[str, str]
+
+    async def restart_trading(self) -> None:
+        """A new trading process on the same store, as after a crash."""
+        self.trading = await launch("trading", self.consul, self.workdir, self.trading_env)
 
     async def stub(self, stub_class: Any, service: str) -> Any:
         return await self.mesh.stub(stub_class, service)
@@ -98,18 +108,28 @@ async def stack(
                 {**events, "TRADEMESH_PORTFOLIO_SQLITE_PATH": str(workdir / "portfolio.db")},
             )
         )
-        trading = await stack.enter_async_context(
-            running_service(
-                "trading",
-                consul,
-                workdir,
-                {
-                    **events,
-                    "TRADEMESH_TRADING_SQLITE_PATH": str(workdir / "trading.db"),
-                    "TRADEMESH_TRADING_SWEEP_INTERVAL_SECONDS": "1",
-                },
-            )
+        trading_env = {
+            **events,
+            "TRADEMESH_TRADING_SQLITE_PATH": str(workdir / "trading.db"),
+            "TRADEMESH_TRADING_SWEEP_INTERVAL_SECONDS": "1",
+            "TRADEMESH_TRADING_STALE_AFTER_SECONDS": "2",
+        }
+        running = Stack(
+            await launch("trading", consul, workdir, trading_env),
+            portfolio,
+            cast(MeshClient, None),
+            consul,
+            workdir,
+            trading_env,
         )
+
+        async def stop_trading() -> None:
+            try:
+                await running.trading.stop()
+            except TimeoutError:
+                await running.trading.stop(signal.SIGKILL)
+
+        stack.push_async_callback(stop_trading)
         credentials = load_service_credentials(TlsConfig(consul.state_dir / "tls"), "edge")
         mesh = MeshClient(
             ClientConfig(
@@ -118,7 +138,8 @@ async def stack(
             credentials=credentials,
         )
         await stack.enter_async_context(mesh)
-        yield Stack(trading, portfolio, mesh)
+        running.mesh = mesh
+        yield running
 
 
 async def _trader(stack: Stack, cash: int = 100_000) -> Trader:
@@ -128,7 +149,8 @@ async def _trader(stack: Stack, cash: int = 100_000) -> Trader:
     )
     email = f"{uuid.uuid4().hex[:10]}@example.com"
     signed = await identity.Register(
-        identity_pb2.RegisterRequest(email=email, password=PASSWORD, display_name="Trader")
+        identity_pb2.RegisterRequest(email=email, password=PASSWORD, display_name="Trader"),
+        timeout=CALL_SECONDS,
     )
     token = signed.tokens.access_token
     portfolios = cast(
@@ -140,6 +162,7 @@ async def _trader(stack: Stack, cash: int = 100_000) -> Trader:
             name="main", initial_cash=money_pb2.Money(currency_code="USD", units=cash)
         ),
         metadata=(("authorization", f"Bearer {token}"),),
+        timeout=CALL_SECONDS,
     )
     return Trader(signed.user.user_id, token, created.portfolio.portfolio_id)
 
@@ -193,8 +216,12 @@ def _order(trader: Trader, client_order_id: str, **fields: Any) -> trading_pb2.P
 async def test_market_buy_settles_in_portfolio_exactly_once(stack: Stack) -> None:
     trader = await _trader(stack)
     trading = await _trading(stack)
-    first = await trading.PlaceOrder(_order(trader, "buy-1"), metadata=trader.auth)
-    again = await trading.PlaceOrder(_order(trader, "buy-1"), metadata=trader.auth)
+    first = await trading.PlaceOrder(
+        _order(trader, "buy-1"), metadata=trader.auth, timeout=CALL_SECONDS
+    )
+    again = await trading.PlaceOrder(
+        _order(trader, "buy-1"), metadata=trader.auth, timeout=CALL_SECONDS
+    )
     assert again.order.order_id == first.order.order_id
 
     async def filled() -> trading_pb2.Order | None:
@@ -224,10 +251,16 @@ async def test_market_buy_settles_in_portfolio_exactly_once(stack: Stack) -> Non
 
     # Selling more than is held is refused; selling what is held settles back to cash.
     code, reason = await refused(
-        trading.PlaceOrder(_order(trader, "sell-4", side=2, quantity="4"), metadata=trader.auth)
+        trading.PlaceOrder(
+            _order(trader, "sell-4", side=2, quantity="4"),
+            metadata=trader.auth,
+            timeout=CALL_SECONDS,
+        )
     )
     assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "INSUFFICIENT_HOLDINGS")
-    sold = await trading.PlaceOrder(_order(trader, "sell-3", side=2), metadata=trader.auth)
+    sold = await trading.PlaceOrder(
+        _order(trader, "sell-3", side=2), metadata=trader.auth, timeout=CALL_SECONDS
+    )
 
     async def sale() -> trading_pb2.Trade | None:
         found = await trading.ListTrades(
@@ -253,12 +286,16 @@ async def test_insufficient_cash_is_refused_with_nothing_reserved(stack: Stack) 
     trader = await _trader(stack, cash=50)
     trading = await _trading(stack)
     code, reason = await refused(
-        trading.PlaceOrder(_order(trader, "too-big", quantity="10"), metadata=trader.auth)
+        trading.PlaceOrder(
+            _order(trader, "too-big", quantity="10"), metadata=trader.auth, timeout=CALL_SECONDS
+        )
     )
     assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "INSUFFICIENT_CASH")
     portfolio = await _portfolio(stack, trader)
     assert _money(portfolio.reserved_cash) == 0
-    listed = await trading.ListOrders(trading_pb2.ListOrdersRequest(), metadata=trader.auth)
+    listed = await trading.ListOrders(
+        trading_pb2.ListOrdersRequest(), metadata=trader.auth, timeout=CALL_SECONDS
+    )
     assert [o.status for o in listed.orders] == [trading_pb2.ORDER_STATUS_REJECTED]
 
 
@@ -318,8 +355,12 @@ async def test_order_stream_outlives_the_unary_deadline_and_shows_only_own_order
         # Past the unary default deadline before anything happens on the stream.
         await asyncio.sleep(UNARY_DEFAULT_SECONDS * 2.5)
         assert not reader.done(), reader
-        theirs = await trading.PlaceOrder(_order(bob, "bob-1"), metadata=bob.auth)
-        mine = await trading.PlaceOrder(_order(alice, "alice-1"), metadata=alice.auth)
+        theirs = await trading.PlaceOrder(
+            _order(bob, "bob-1"), metadata=bob.auth, timeout=CALL_SECONDS
+        )
+        mine = await trading.PlaceOrder(
+            _order(alice, "alice-1"), metadata=alice.auth, timeout=CALL_SECONDS
+        )
         await asyncio.wait_for(filled.wait(), 60)
     finally:
         stream.cancel()
@@ -332,3 +373,92 @@ async def test_order_stream_outlives_the_unary_deadline_and_shows_only_own_order
         )
     )
     assert code == grpc.StatusCode.NOT_FOUND
+
+
+async def _answer(call: Any) -> trading_pb2.PlaceOrderResponse | grpc.aio.AioRpcError:
+    try:
+        response: trading_pb2.PlaceOrderResponse = await call
+    except grpc.aio.AioRpcError as exc:
+        return exc
+    return response
+
+
+async def test_sigkill_mid_flow_then_every_order_completes_or_is_released(stack: Stack) -> None:
+    cash = Decimal(1_000_000)
+    trader = await _trader(stack, cash=1_000_000)
+    trading = await _trading(stack)
+    requests = [
+        _order(
+            trader,
+            f"crash-limit-{n}",
+            order_type=trading_pb2.ORDER_TYPE_LIMIT,
+            limit_price="1",
+            quantity="1",
+            time_in_force=trading_pb2.TIME_IN_FORCE_GTC,
+        )
+        for n in range(15)
+    ] + [_order(trader, f"crash-market-{n}", quantity="1") for n in range(15)]
+    calls = [
+        asyncio.ensure_future(
+            _answer(trading.PlaceOrder(r, metadata=trader.auth, timeout=CALL_SECONDS))
+        )
+        for r in requests
+    ]
+
+    async def some_answered() -> bool:
+        return sum(call.done() for call in calls) >= 5
+
+    await eventually(some_answered, timeout=30, interval=0.005, what="the first answers")
+    await stack.trading.stop(signal.SIGKILL)  # mid-flow: some orders between saga steps
+    await asyncio.wait(calls, timeout=30)
+    await stack.restart_trading()
+
+    # The client retries every request (the same client_order_id) until it is answered.
+    async def placed(request: trading_pb2.PlaceOrderRequest) -> trading_pb2.Order | None:
+        try:
+            response = await trading.PlaceOrder(request, metadata=trader.auth, timeout=CALL_SECONDS)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                return None
+            raise
+        return response.order
+
+    orders = [await eventually(lambda r=r: placed(r), timeout=60) for r in requests]
+    assert len({o.order_id for o in orders}) == len(requests)
+
+    async def all_final() -> list[trading_pb2.Order] | None:
+        listed = await trading.ListOrders(
+            trading_pb2.ListOrdersRequest(page_size=1000), metadata=trader.auth
+        )
+        for order in listed.orders:
+            if order.status == trading_pb2.ORDER_STATUS_OPEN:
+                await trading.CancelOrder(
+                    trading_pb2.CancelOrderRequest(order_id=order.order_id), metadata=trader.auth
+                )
+        final = {
+            trading_pb2.ORDER_STATUS_FILLED,
+            trading_pb2.ORDER_STATUS_CANCELLED,
+            trading_pb2.ORDER_STATUS_REJECTED,
+            trading_pb2.ORDER_STATUS_EXPIRED,
+        }
+        done = all(o.status in final for o in listed.orders)
+        return list(listed.orders) if done and len(listed.orders) == len(requests) else None
+
+    final_orders = await eventually(all_final, timeout=90, what="every order final")
+    trades = await trading.ListTrades(
+        trading_pb2.ListTradesRequest(page_size=1000), metadata=trader.auth
+    )
+    filled = [o for o in final_orders if o.status == trading_pb2.ORDER_STATUS_FILLED]
+    assert sorted(t.order_id for t in trades.trades) == sorted(o.order_id for o in filled)
+    cost = sum((_money(t.notional) + _money(t.fee) for t in trades.trades), Decimal(0))
+
+    async def reconciled() -> bool:
+        portfolio = await _portfolio(stack, trader)
+        positions = await _positions(stack, trader)
+        return (
+            _money(portfolio.reserved_cash) == 0
+            and _money(portfolio.cash_balance) == cash - cost
+            and Decimal(positions.get("AAPL", "0")) == len(filled)
+        )
+
+    await eventually(reconciled, timeout=90, what="portfolio reconciled with the trades")
