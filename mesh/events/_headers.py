@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import propagate
 
 from mesh import context
+from mesh.events.topics import Topic
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/protobuf"
@@ -25,6 +26,17 @@ CE_TIME = "ce_time"
 CE_SPECVERSION = "ce_specversion"
 
 KafkaHeaders = list[tuple[str, bytes]]
+
+
+def check_event(topic: Topic, event: Message, key: str) -> str:
+    """The event id of `event`, after checking it belongs on `topic` with a non-empty key."""
+    if not isinstance(event, topic.message_type):
+        raise TypeError(
+            f"topic {topic.name} carries {topic.event_type}, not {event.DESCRIPTOR.full_name}"
+        )
+    if not key:
+        raise ValueError(f"an event for {topic.name} needs a key ({topic.key})")
+    return event_id_of(event)
 
 
 def event_id_of(event: Message) -> str:

@@ -16,9 +16,9 @@ import time
 
 from google.protobuf.message import Message
 
-from mesh.events._headers import event_headers, event_id_of
-from mesh.events._store import SqlTransaction
+from mesh.events._headers import check_event, event_headers
 from mesh.events.topics import Topic
+from mesh.store import Transaction
 
 OUTBOX_STATEMENTS: tuple[str, ...] = (
     """
@@ -51,7 +51,7 @@ OUTBOX_STATEMENTS: tuple[str, ...] = (
 """DDL of the `outbox` and `processed_events` tables, for one of the service's migrations."""
 
 
-async def enqueue(tx: SqlTransaction, topic: Topic, event: Message, key: str) -> None:
+async def enqueue(tx: Transaction, topic: Topic, event: Message, key: str) -> None:
     """Add `event` for `topic`, keyed by `key`, to the outbox inside the caller's transaction.
 
     The event is published (by the service's `OutboxRelay`) only if the transaction commits;
@@ -68,13 +68,7 @@ async def enqueue(tx: SqlTransaction, topic: Topic, event: Message, key: str) ->
     has no `event_id` or `key` is empty. An event id enqueued twice breaks the outbox's unique
     constraint (the store's `IntegrityViolation`).
     """
-    if not isinstance(event, topic.message_type):
-        raise TypeError(
-            f"topic {topic.name} carries {topic.event_type}, not {event.DESCRIPTOR.full_name}"
-        )
-    if not key:
-        raise ValueError(f"an event for {topic.name} needs a key ({topic.key})")
-    event_id = event_id_of(event)
+    event_id = check_event(topic, event, key)
     headers = event_headers(event)
     await tx.execute(
         "INSERT INTO outbox (event_id, topic, event_key, payload, event_type, headers, "
@@ -91,7 +85,7 @@ async def enqueue(tx: SqlTransaction, topic: Topic, event: Message, key: str) ->
     )
 
 
-async def mark_processed(tx: SqlTransaction, consumer: str, event_id: str) -> bool:
+async def mark_processed(tx: Transaction, consumer: str, event_id: str) -> bool:
     """Record that `consumer` applied `event_id`, in the transaction that applies it.
 
     Returns False when it was already recorded: the caller then changes nothing, and the
@@ -111,7 +105,7 @@ async def mark_processed(tx: SqlTransaction, consumer: str, event_id: str) -> bo
     return inserted == 1
 
 
-async def prune_processed(tx: SqlTransaction, older_than_seconds: float) -> int:
+async def prune_processed(tx: Transaction, older_than_seconds: float) -> int:
     """Forget processed event ids older than `older_than_seconds`; returns how many.
 
     The relay does this for services that run one; a consumer-only service calls it from
