@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
@@ -23,25 +24,51 @@ from services.notification.maintenance import Maintenance
 from services.notification.servicer import NotificationServicer
 from services.notification.store import NotificationStore
 
+logger = logging.getLogger(__name__)
+
 SERVICE = "notification"
+
+
+class TopicsCheck(Lifecycle):
+    """Creates the source topics (and their DLQs) at start-up when missing. Kafka being
+    unreachable is logged, not fatal: the consumers keep connecting in the background."""
+
+    def __init__(
+        self, events: EventsConfig, topics: Sequence[Topic], *, timeout_seconds: float
+    ) -> None:
+        self._events = events
+        self._topics = topics
+        self._timeout = timeout_seconds
+
+    async def start(self) -> None:
+        try:
+            await ensure_topics(self._events, self._topics, timeout_seconds=self._timeout)
+        except (Exception, TimeoutError) as exc:
+            logger.warning("Kafka topics could not be checked at start-up: %s", exc)
 
 
 @dataclass(slots=True)
 class Notifications(Lifecycle):
-    """The assembled service. `start()` begins consuming events (when an events config was
-    given); `close()` stops consuming and closes the store; both safe to call twice."""
+    """The assembled service. Its `workers` (topic check, consumers, maintenance) run under
+    the server (`service_spec`) or under `start()`/`stop()` when embedded; `close()` stops
+    them and closes the store. All safe to call twice."""
 
     config: NotificationConfig
     store: NotificationStore
     hub: Hub
     feed: Feed
     servicer: NotificationServicer
-    consumers: Sequence[Lifecycle] = ()
-    events: EventsConfig | None = None
-    topics: Sequence[Topic] = SOURCE_TOPICS
+    workers: Sequence[Lifecycle] = ()
     _stack: AsyncExitStack | None = field(default=None, repr=False)
 
-    def service_spec(self, interceptors: Sequence[grpc.aio.ServerInterceptor] = ()) -> ServiceSpec:
+    def service_spec(
+        self,
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+        *,
+        workers: Sequence[Lifecycle] = (),
+    ) -> ServiceSpec:
+        """What the server bootstrap runs: the servicer, `workers` and then the service's
+        own, and the store to close after draining."""
         return ServiceSpec(
             name=SERVICE,
             servicers=[
@@ -54,6 +81,7 @@ class Notifications(Lifecycle):
                 )
             ],
             interceptors=interceptors,
+            workers=(*workers, *self.workers),
             on_stop=(self.close,),
         )
 
@@ -61,10 +89,8 @@ class Notifications(Lifecycle):
         if self._stack is not None:
             return
         async with AsyncExitStack() as stack:
-            if self.events is not None and self.consumers:
-                await ensure_topics(self.events, self.topics)
-            for consumer in self.consumers:
-                await stack.enter_async_context(consumer)
+            for worker in self.workers:
+                await stack.enter_async_context(worker)
             self._stack = stack.pop_all()
 
     async def stop(self) -> None:
@@ -79,20 +105,29 @@ class Notifications(Lifecycle):
             await self.store.close()
 
 
-def consumers(
+def workers(
+    config: NotificationConfig,
     events: EventsConfig,
     store: NotificationStore,
     hub: Hub,
     *,
     registry: CollectorRegistry | None = None,
     topics: Sequence[Topic] = SOURCE_TOPICS,
-    extra: Sequence[Lifecycle] = (),
+    now: Callable[[], float] = time.time,
 ) -> list[Lifecycle]:
-    """The feed writer (the service's consumer group) and this instance's fan-out reader."""
+    """The topic check; the feed writer (the service's consumer group); this instance's
+    fan-out reader (no group, from the latest offset); the periodic maintenance."""
     return [
+        TopicsCheck(events, topics, timeout_seconds=config.topics_timeout_seconds),
         Consumer(events, CONSUMER, topics, FeedWriter(store), registry=registry),
         Consumer(events, None, topics, FanOut(hub), auto_offset_reset="latest", registry=registry),
-        *extra,
+        Maintenance(
+            store,
+            interval_seconds=config.maintenance_interval_seconds,
+            notification_retention_seconds=config.retention_days * 86400,
+            processed_retention_seconds=events.processed_retention_seconds,
+            now=now,
+        ),
     ]
 
 
@@ -103,13 +138,12 @@ async def build_notifications(
     database: Database | None = None,
     registry: CollectorRegistry | None = None,
     topics: Sequence[Topic] = SOURCE_TOPICS,
-    extra_consumers: Sequence[Lifecycle] = (),
     now: Callable[[], float] = time.time,
 ) -> Notifications:
-    """Open and migrate the store and wire the feed. With `events`, the Kafka consumers of
-    `topics` and the periodic maintenance are made (started by `start()`), with
-    `extra_consumers` after them; without, the feed is fed by hand (tests). `database`
-    replaces the one `config` names. On failure the store is closed again."""
+    """Open and migrate the store and wire the feed. With `events`, the workers reading
+    `topics` are made (nothing connects until they start); without, the feed is fed by hand
+    (tests). `database` replaces the one `config` names. On failure the store is closed
+    again."""
     if database is None:
         database = open_database(
             config.database_url,
@@ -128,25 +162,16 @@ async def build_notifications(
         max_watchers_per_user=config.max_streams_per_user,
     )
     feed = Feed(store, hub, default_page_size=config.default_page_size, now=now)
-    made: list[Lifecycle] = []
-    if events is not None:
-        upkeep = Maintenance(
-            store,
-            interval_seconds=config.maintenance_interval_seconds,
-            notification_retention_seconds=config.retention_days * 86400,
-            processed_retention_seconds=events.processed_retention_seconds,
-            now=now,
-        )
-        made = consumers(
-            events, store, hub, registry=registry, topics=topics, extra=[upkeep, *extra_consumers]
-        )
+    made = (
+        []
+        if events is None
+        else workers(config, events, store, hub, registry=registry, topics=topics, now=now)
+    )
     return Notifications(
         config=config,
         store=store,
         hub=hub,
         feed=feed,
         servicer=NotificationServicer(feed),
-        consumers=made,
-        events=events,
-        topics=topics,
+        workers=made,
     )

@@ -36,6 +36,8 @@ class NotificationConfig:
     # Notifications older than this are deleted by the periodic maintenance.
     retention_days: float = 90.0
     maintenance_interval_seconds: float = 3600.0
+    # How long start-up waits for Kafka to confirm the source topics exist.
+    topics_timeout_seconds: float = 15.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -46,7 +48,7 @@ class NotificationConfig:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(_key(name), f"must be at least 1, got {getattr(self, name)}")
-        for name in ("retention_days", "maintenance_interval_seconds"):
+        for name in ("retention_days", "maintenance_interval_seconds", "topics_timeout_seconds"):
             if not getattr(self, name) > 0:
                 raise ConfigError(_key(name), f"must be positive, got {getattr(self, name)}")
         if self.default_page_size > 1000:

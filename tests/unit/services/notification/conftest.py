@@ -22,8 +22,8 @@ from trademesh.notification.v1 import notification_pb2_grpc
 from interceptors import ServerInterceptorConfig, server_interceptors
 from mesh.events import Delivery
 from mesh.tokens import AsyncTokenVerifier, JwksCache, KeyRing, TokenConfig, TokenIssuer
+from mesh.tokens.revocations import RevokedSessions
 from services.notification import NotificationConfig, Notifications, build_notifications
-from services.notification.access import RevokedSessions
 from services.notification.consumers import FanOut, FeedWriter
 
 Stub = Any  # notification_pb2_grpc.NotificationServiceAsyncStub exists only in the .pyi

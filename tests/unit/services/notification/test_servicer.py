@@ -14,8 +14,16 @@ from trademesh.notification.v1 import notification_pb2_grpc as pb_grpc
 from trademesh.trading.v1 import trading_pb2
 
 from interceptors import status_details
-from services.notification import Notifications, NotificationServicer, render
-from services.notification.access import RevokedSessions
+from mesh.events import Consumer, EventsConfig
+from mesh.tokens.revocations import RevokedSessions
+from services.notification import (
+    NotificationConfig,
+    Notifications,
+    NotificationServicer,
+    build_notifications,
+    render,
+)
+from services.notification.maintenance import Maintenance
 from tests.conftest import eventually
 
 from . import events
@@ -51,6 +59,29 @@ def test_the_service_spec_names_the_service(app: Notifications) -> None:
         "trademesh.notification.v1.NotificationService"
     ]
     assert list(spec.on_stop) == [app.close]
+    assert list(spec.workers) == []  # fed by hand: no events configured
+
+
+async def test_with_events_the_spec_runs_the_consumers_after_the_given_workers(
+    config: NotificationConfig,
+) -> None:
+    # Nothing connects to Kafka until a worker starts; none is started here.
+    app = await build_notifications(config, EventsConfig(bootstrap_servers="127.0.0.1:9"))
+    try:
+        first = Maintenance(
+            app.store,
+            interval_seconds=1,
+            notification_retention_seconds=1,
+            processed_retention_seconds=1,
+        )
+        spec = app.service_spec(workers=[first])
+        assert spec.workers[0] is first
+        kinds = [type(worker).__name__ for worker in spec.workers[1:]]
+        assert kinds == ["TopicsCheck", "Consumer", "Consumer", "Maintenance"]
+        groups = [w.group_id for w in spec.workers if isinstance(w, Consumer)]
+        assert groups == ["notification", None]  # the feed writer, then the fan-out reader
+    finally:
+        await app.close()
 
 
 async def test_a_user_lists_their_own_notifications_newest_first(
