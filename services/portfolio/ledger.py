@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from mesh.context import Principal
@@ -246,11 +246,10 @@ class Ledger:
                     order_id, portfolio_id, amount, amount, ReservationStatus.OPEN, now, now
                 ),
             )
+            after = replace(portfolio, reserved=portfolio.reserved + amount, updated_at=now)
             await queries.set_cash(
-                tx, portfolio_id, cash=portfolio.cash, reserved=portfolio.reserved + amount, now=now
+                tx, portfolio_id, cash=after.cash, reserved=after.reserved, now=now
             )
-            after = await queries.portfolio(tx, portfolio_id)
-            assert after is not None
             await events.publish(
                 tx, self.updates, events.CASH_RESERVED, after, now=now, order_id=order_id
             )
@@ -317,15 +316,10 @@ class Ledger:
             await queries.update_reservation(
                 tx, order_id, remaining=remaining, status=status, now=now
             )
+            after = replace(portfolio, reserved=portfolio.reserved - released, updated_at=now)
             await queries.set_cash(
-                tx,
-                portfolio_id,
-                cash=portfolio.cash,
-                reserved=portfolio.reserved - released,
-                now=now,
+                tx, portfolio_id, cash=after.cash, reserved=after.reserved, now=now
             )
-            after = await queries.portfolio(tx, portfolio_id)
-            assert after is not None
             await events.publish(
                 tx, self.updates, events.CASH_RELEASED, after, now=now, order_id=order_id
             )

@@ -12,7 +12,7 @@ sales.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from mesh.errors import Conflict, FailedPrecondition, FieldViolation, InvalidArgument
@@ -104,7 +104,8 @@ async def settle_in(
             )
         return await _current(tx, portfolio, trade, applied=False)
     _check(trade, portfolio)
-    before = await queries.position(tx, trade.portfolio_id, trade.symbol)
+    every = await queries.positions(tx, trade.portfolio_id)
+    before = next((p for p in every if p.symbol == trade.symbol), None)
     held = before or _empty_position(trade)
     if trade.side is Side.BUY:
         cash, reserved, position, realized = await _buy(db, tx, portfolio, held, trade, now)
@@ -129,9 +130,8 @@ async def settle_in(
         ),
     )
     await queries.set_cash(tx, portfolio.portfolio_id, cash=cash, reserved=reserved, now=now)
-    after = await queries.portfolio(tx, portfolio.portfolio_id)
-    assert after is not None
-    held_now = await queries.positions(tx, trade.portfolio_id)
+    after = replace(portfolio, cash=cash, reserved=reserved, updated_at=now)
+    held_now = [p for p in every if p.symbol != trade.symbol] + [position]
     marked = sum((money.mul(p.quantity, p.last_price) for p in held_now), money.ZERO)
     await queries.insert_value_point(
         tx, trade.portfolio_id, ValuePoint(now, money.cash(cash + marked))
