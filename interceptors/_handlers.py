@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any, TypeAlias, TypeVar, cast
 
 import grpc
@@ -22,7 +23,7 @@ Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 # What a wrapped handler calls to run the rest of the chain. `request` is the request message,
 # or an async iterator of them when the RPC streams requests.
 UnaryNext: TypeAlias = Callable[[Any, Context], Awaitable[Any]]
-StreamNext: TypeAlias = Callable[[Any, Context], AsyncIterator[Any]]
+StreamNext: TypeAlias = Callable[[Any, Context], AsyncGenerator[Any, None]]
 
 _HANDLER_FACTORIES: dict[tuple[bool, bool], Callable[..., Any]] = {
     (False, False): grpc.unary_unary_rpc_method_handler,
@@ -67,8 +68,46 @@ class ServerInterceptorBase(grpc.aio.ServerInterceptor):
     async def intercept_stream_response(
         self, info: RpcInfo, request: Any, context: Context, proceed: StreamNext
     ) -> AsyncIterator[Any]:
-        async for response in proceed(request, context):
-            yield response
+        async with aclosing(proceed(request, context)) as responses:
+            async for response in responses:
+                yield response
+
+
+class ResponseStreamWriter(grpc.aio.ServerInterceptor):
+    """Outermost in every chain: runs a response-streaming chain as one coroutine that writes
+    each message through the context and closes the chain in its own `finally`.
+
+    Handed an async generator, grpc drops it unclosed when the caller goes away; its
+    `finally` blocks (every interceptor's) then run later from the garbage collector, outside
+    the call's context and after grpc released the call, where touching the call crashes the
+    process. Driven from here they run inside the call's task, while the call still exists.
+    """
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails],
+            Awaitable[grpc.RpcMethodHandler[_TRequest, _TResponse] | None],
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[_TRequest, _TResponse] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None or not handler.response_streaming:
+            return handler
+        stream_next = _as_stream(handler.stream_stream or handler.unary_stream)
+
+        async def write_all(request: Any, context: Context) -> None:
+            async with aclosing(stream_next(request, context)) as responses:
+                async for response in responses:
+                    await context.write(response)
+
+        factory = _HANDLER_FACTORIES[(bool(handler.request_streaming), True)]
+        wrapped: grpc.RpcMethodHandler[_TRequest, _TResponse] = factory(
+            write_all,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+        return wrapped
 
 
 def _wrap(interceptor: ServerInterceptorBase, handler: Handler, info: RpcInfo) -> Any:
@@ -77,10 +116,12 @@ def _wrap(interceptor: ServerInterceptorBase, handler: Handler, info: RpcInfo) -
         stream_next = _as_stream(handler.stream_stream or handler.unary_stream)
 
         async def stream_behavior(request: Any, context: Context) -> AsyncIterator[Any]:
-            async for response in interceptor.intercept_stream_response(
-                info, request, context, stream_next
-            ):
-                yield response
+            # Whoever iterates a stream closes it, at every layer, so no generator of the
+            # chain is left for the garbage collector to finish outside the call.
+            chain = interceptor.intercept_stream_response(info, request, context, stream_next)
+            async with aclosing(cast(AsyncGenerator[Any, None], chain)) as responses:
+                async for response in responses:
+                    yield response
 
         behavior = stream_behavior
     else:
@@ -122,10 +163,14 @@ def _as_stream(behavior: Callable[..., Any] | None) -> StreamNext:
     if inspect.isasyncgenfunction(behavior):
         return behavior
 
-    async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+    async def stream(request: Any, context: Context) -> AsyncGenerator[Any, None]:
         result = behavior(request, context)
         if inspect.isawaitable(result):
             await result
+        elif hasattr(result, "aclose"):
+            async with aclosing(result) as responses:
+                async for response in responses:
+                    yield response
         elif hasattr(result, "__aiter__"):
             async for response in result:
                 yield response

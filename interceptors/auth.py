@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -157,8 +158,9 @@ class AuthInterceptor(ServerInterceptorBase):
     ) -> AsyncIterator[Any]:
         principal, caller = await self._admit(info, context)
         with call_context.bind(principal=principal, caller_service=caller):
-            async for response in proceed(request, context):
-                yield response
+            async with aclosing(proceed(request, context)) as responses:
+                async for response in responses:
+                    yield response
 
     async def _admit(self, info: RpcInfo, context: Context) -> tuple[Principal | None, str | None]:
         try:

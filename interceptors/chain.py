@@ -9,6 +9,7 @@ import grpc
 from opentelemetry import trace
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from interceptors._handlers import ResponseStreamWriter
 from interceptors.auth import (
     STANDARD_PUBLIC_METHODS,
     AccessRules,
@@ -64,9 +65,11 @@ def _is_full_method(method: str) -> bool:
 
 
 def server_interceptors(config: ServerInterceptorConfig) -> list[grpc.aio.ServerInterceptor]:
-    """Outermost first: correlation ▸ access log ▸ tracing ▸ metrics ▸ auth ▸ validation ▸
-    errors. Errors are innermost so that every layer around them sees the final code."""
+    """Outermost first: the response-stream writer ▸ correlation ▸ access log ▸ tracing ▸
+    metrics ▸ auth ▸ validation ▸ errors. Errors are innermost so that every layer around them
+    sees the final code."""
     return [
+        ResponseStreamWriter(),
         CorrelationInterceptor(),
         AccessLogInterceptor(config.service_name),
         ServerTracingInterceptor(config.tracer_provider),

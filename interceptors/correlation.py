@@ -6,7 +6,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import aclosing, contextmanager
 from typing import Any
 
 from interceptors._handlers import (
@@ -57,8 +57,9 @@ class CorrelationInterceptor(ServerInterceptorBase):
     ) -> AsyncIterator[Any]:
         with _bound(info, context) as correlation_id:
             await _echo(context, correlation_id)
-            async for response in proceed(request, context):
-                yield response
+            async with aclosing(proceed(request, context)) as responses:
+                async for response in responses:
+                    yield response
 
 
 @contextmanager

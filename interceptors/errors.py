@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from typing import Any, NamedTuple, NoReturn, TypeVar
 
 import grpc
@@ -158,8 +159,9 @@ class ErrorInterceptor(ServerInterceptorBase):
         self, info: RpcInfo, request: Any, context: Context, proceed: StreamNext
     ) -> AsyncIterator[Any]:
         try:
-            async for response in proceed(request, context):
-                yield response
+            async with aclosing(proceed(request, context)) as responses:
+                async for response in responses:
+                    yield response
         except Exception as exc:
             await _answer(context, exc)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import grpc
@@ -64,8 +65,9 @@ class AccessLogInterceptor(ServerInterceptorBase):
         started = time.perf_counter()
         error: BaseException | None = None
         try:
-            async for response in proceed(request, context):
-                yield response
+            async with aclosing(proceed(request, context)) as responses:
+                async for response in responses:
+                    yield response
         except BaseException as exc:
             error = exc
             raise

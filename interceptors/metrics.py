@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import grpc
@@ -48,9 +49,10 @@ class ServerMetricsInterceptor(ServerInterceptorBase):
         request = self._receive(info, request, call)
         error: BaseException | None = None
         try:
-            async for response in proceed(request, context):
-                call.sent()
-                yield response
+            async with aclosing(proceed(request, context)) as responses:
+                async for response in responses:
+                    call.sent()
+                    yield response
         except BaseException as exc:
             error = exc
             raise

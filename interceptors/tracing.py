@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import aclosing, contextmanager
 from typing import Any
 
 import grpc
@@ -67,8 +67,9 @@ class ServerTracingInterceptor(ServerInterceptorBase):
         with self._span(info, context) as span:
             error: BaseException | None = None
             try:
-                async for response in proceed(request, context):
-                    yield response
+                async with aclosing(proceed(request, context)) as responses:
+                    async for response in responses:
+                        yield response
             except BaseException as exc:
                 error = exc
                 raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import protovalidate
@@ -79,8 +80,9 @@ class ValidationInterceptor(ServerInterceptorBase):
         self, info: RpcInfo, request: Any, context: Context, proceed: StreamNext
     ) -> AsyncIterator[Any]:
         request = await self._checked(info, request, context)
-        async for response in proceed(request, context):
-            yield response
+        async with aclosing(proceed(request, context)) as responses:
+            async for response in responses:
+                yield response
 
     async def _checked(self, info: RpcInfo, request: Any, context: Context) -> Any:
         if info.request_streaming:
