@@ -96,7 +96,7 @@ async def stack(
                     **events,
                     "TRADEMESH_MARKETDATA_SYMBOLS": "AAPL,MSFT",
                     "TRADEMESH_MARKETDATA_TICK_INTERVAL_SECONDS": "0.05",
-                    "TRADEMESH_MARKETDATA_VOLATILITY": "0.005",
+                    "TRADEMESH_MARKETDATA_VOLATILITY": "1",  # per day: about 3 % a minute
                 },
             )
         )
@@ -309,7 +309,7 @@ async def test_limit_order_fills_when_the_simulated_price_crosses(stack: Stack) 
     quote = await market.GetQuote(
         marketdata_pb2.GetQuoteRequest(symbol="AAPL"), metadata=trader.auth
     )
-    limit = (Decimal(quote.quote.ask_price) * Decimal("0.997")).quantize(Decimal("0.01"))
+    limit = (Decimal(quote.quote.ask_price) * Decimal("0.998")).quantize(Decimal("0.01"))
     placed = await trading.PlaceOrder(
         _order(
             trader,
