@@ -18,6 +18,8 @@ import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import money_pb2
 from trademesh.common.v1 import types_pb2
+from trademesh.marketdata.v1 import events_pb2 as marketdata_events
+from trademesh.marketdata.v1 import marketdata_pb2
 from trademesh.portfolio.v1 import events_pb2 as portfolio_events
 from trademesh.trading.v1 import events_pb2 as trading_events
 from trademesh.trading.v1 import trading_pb2
@@ -28,6 +30,7 @@ from mesh.infra import Kafka
 from services.portfolio import Portfolio, PortfolioConfig, build_portfolio
 from services.portfolio.app import Topics
 from services.portfolio.store import queries, snapshot
+from services.portfolio.trades import trade_input
 from tests.conftest import eventually
 
 TIMEOUT = 60.0
@@ -210,4 +213,43 @@ async def test_a_change_on_one_instance_reaches_watchers_on_another(
                     continue
                 assert message is not None
                 assert message.portfolio.reserved_cash.units >= 1
+                break
+
+
+async def test_quotes_on_kafka_revalue_watches(bus: Bus, tmp_path: Path) -> None:
+    async with instance(bus, tmp_path / "portfolio.sqlite3") as app:
+        record = await app.ledger.create(
+            OWNER, name="q", description="", base_currency="USD", initial_cash=Decimal(1000)
+        )
+        pid = record.portfolio_id
+        trade = trade_executed(pid, quantity="2", price="100")
+        await app.ledger.settle(trade_input(trade))
+        async with app.hub.watch(pid) as watcher:
+            async with asyncio.timeout(TIMEOUT):
+                first = await watcher.next()
+            assert first is not None and first.positions[0].market_price == ""
+            # The quote reader starts at the latest offset once assigned: publish rising
+            # quotes until one revalues the watch.
+            deadline = time.monotonic() + TIMEOUT
+            step = 0
+            while True:
+                step += 1
+                price = f"{100 + step}.5"
+                quote = marketdata_pb2.Quote(symbol="AAPL", last_price=price)
+                quote.quote_time.GetCurrentTime()
+                event = marketdata_events.QuoteUpdated(event_id=str(uuid.uuid4()), quote=quote)
+                await bus.producer.send(bus.topics.quotes, event, key="AAPL")
+                try:
+                    async with asyncio.timeout(2.0):
+                        message = await watcher.next()
+                except TimeoutError:
+                    assert time.monotonic() < deadline, "no quote reached the watch"
+                    continue
+                assert message is not None
+                valued = message.positions[0]
+                assert valued.market_price.endswith(".5")
+                value = valued.market_value
+                assert Decimal(value.units) + Decimal(value.nanos) / 10**9 == 2 * Decimal(
+                    valued.market_price
+                )
                 break
