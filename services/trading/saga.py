@@ -195,13 +195,15 @@ class OrderSaga:
             )
         except UpstreamRefused as refused:
             refusal = _cash_refusal(refused)
-            await self.finish(
+            ended = await self.finish(
                 order.order_id,
                 OrderStatus.REJECTED,
                 reason=refusal.message,
                 code=refusal.reason,
                 reserved=False,
             )
+            if ended is not None and ended.status is not OrderStatus.REJECTED:
+                return ended  # cancelled meanwhile: its release is why portfolio refused
             raise refusal from None
         except UpstreamUnavailable as exc:
             log.warning("order %s: cash reservation pending: %s", order.order_id, exc)
