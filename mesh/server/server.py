@@ -1,9 +1,10 @@
 """Turn a ServiceSpec into a registered, observable, mTLS grpc.aio server.
 
 The shutdown order is fixed here and nowhere else: health NOT_SERVING → deregister from
-Consul → a short delay while clients move away → stop accepting and drain in-flight calls
-within the grace period → stop the service's workers in reverse order (outbox relays flush,
-consumers stop) → the service's own on_stop hooks (stores).
+Consul → a short delay while clients move away → the service's on_drain hooks end its open
+streams → stop accepting and drain in-flight calls within the grace period → stop the
+service's workers in reverse order (outbox relays flush, consumers stop) → the service's own
+on_stop hooks (stores).
 """
 
 from __future__ import annotations
@@ -150,6 +151,11 @@ class MeshServer(Lifecycle):
                     log.warning("%s: deregistering failed: %s", self.spec.name, exc)
                 self._registered = False
             await asyncio.sleep(self.config.shutdown_delay_seconds)
+            for hook in self.spec.on_drain:
+                try:
+                    await hook()
+                except Exception:
+                    log.exception("%s: drain hook %r failed", self.spec.name, hook)
             await self._server.stop(self.config.grace_seconds)
             await self._stop_workers()
             for hook in self.spec.on_stop:

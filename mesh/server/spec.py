@@ -29,6 +29,10 @@ class ServiceSpec:
     # Started in order once the server is serving (outbox relays, consumers, maintenance),
     # stopped in reverse order after the server drained, before on_stop.
     workers: Sequence[Lifecycle] = ()
+    # Run once clients stopped picking this instance, just before the drain: end open
+    # streams (watches, subscriptions) so callers reconnect elsewhere instead of holding the
+    # drain for its whole grace period.
+    on_drain: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=tuple)
     # Run in order after the server drained: flush producers, stop consumers, close stores.
     on_stop: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=tuple)
     version: str = "0.1.0"

@@ -1,5 +1,5 @@
 """A service's workers start once the server serves and stop after it drained, in reverse
-order, before the on_stop hooks."""
+order, before the on_stop hooks; drain hooks run before the drain."""
 
 from __future__ import annotations
 
@@ -32,10 +32,14 @@ async def test_workers_run_between_serving_and_closing() -> None:
     async def close_store() -> None:
         events.append("close store")
 
+    async def end_streams() -> None:
+        events.append("end streams")
+
     spec = ServiceSpec(
         name="probe",
         servicers=(),
         workers=(Recorder("relay", events, holder), Recorder("consumer", events, holder)),
+        on_drain=(end_streams,),
         on_stop=(close_store,),
     )
     config = ServerConfig(
@@ -48,6 +52,7 @@ async def test_workers_run_between_serving_and_closing() -> None:
     assert events == [
         "start relay",
         "start consumer",
+        "end streams",
         "stop consumer",
         "stop relay",
         "close store",
