@@ -37,7 +37,11 @@ async def start_or_close(client: Any) -> None:
 
 async def close_quietly(client: Any, timeout_seconds: float) -> None:
     """Stop an aiokafka client within `timeout_seconds`; an unreachable broker does not hold
-    the caller up longer, and errors on the way out are only logged."""
+    the caller up longer, and errors on the way out are only logged.
+
+    A producer that cannot flush in time is torn down: its pending records are dropped
+    rather than left to be delivered later, behind the caller's back.
+    """
     task = asyncio.ensure_future(client.stop())
     try:
         async with asyncio.timeout(timeout_seconds):
@@ -45,11 +49,24 @@ async def close_quietly(client: Any, timeout_seconds: float) -> None:
     except TimeoutError:
         task.cancel()
         logger.warning("closing %s timed out after %ss", type(client).__name__, timeout_seconds)
+        await _tear_down(client)
     except asyncio.CancelledError:
         task.cancel()
+        await _tear_down(client)
         raise
     except Exception:
         logger.warning("closing %s failed", type(client).__name__, exc_info=True)
     with contextlib.suppress(BaseException):
         if task.done() and not task.cancelled():
             task.exception()
+
+
+async def _tear_down(client: Any) -> None:
+    # aiokafka's producer has no abort; its sender task is what would deliver the rest.
+    sender = getattr(getattr(client, "_sender", None), "sender_task", None)
+    if sender is not None and not sender.done():
+        sender.cancel()
+    inner = getattr(client, "client", None) or getattr(client, "_client", None)
+    if inner is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(inner.close())

@@ -329,8 +329,9 @@ class Consumer(Lifecycle):
         if not offsets:
             return
         try:
-            await consumer.commit(offsets)
-        except KafkaError as exc:
+            async with asyncio.timeout(self._config.request_timeout_seconds):
+                await consumer.commit(offsets)
+        except (KafkaError, TimeoutError) as exc:
             # The records are applied; whoever reads them next skips them by event id.
             logger.warning("consumer %s: commit failed (%s)", self._label, exc)
 
@@ -342,13 +343,14 @@ class Consumer(Lifecycle):
             )
 
     async def _shutdown(self) -> None:
-        consumer, self._consumer = self._consumer, None
+        consumer = self._consumer
         dlq, self._dlq = self._dlq, None
         self.assigned.clear()
         if consumer is not None:
             try:
-                await self._commit()
+                await self._commit()  # what was applied before the stop
             finally:
+                self._consumer = None
                 await close_quietly(consumer, self._config.request_timeout_seconds)
         if dlq is not None:
             await close_quietly(dlq, 5.0)
