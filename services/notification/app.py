@@ -116,11 +116,14 @@ def workers(
     now: Callable[[], float] = time.time,
 ) -> list[Lifecycle]:
     """The topic check; the feed writer (the service's consumer group); this instance's
-    fan-out reader (no group, from the latest offset); the periodic maintenance."""
+    fan-out reader (no group, from the latest offset) behind its hand-overs; the periodic
+    maintenance."""
+    fan_out = FanOut(hub, store, store_wait_seconds=config.stream_store_wait_seconds)
     return [
         TopicsCheck(events, topics, timeout_seconds=config.topics_timeout_seconds),
         Consumer(events, CONSUMER, topics, FeedWriter(store), registry=registry),
-        Consumer(events, None, topics, FanOut(hub), auto_offset_reset="latest", registry=registry),
+        fan_out,  # stopped after its consumer: no hand-over starts once it is stopped
+        Consumer(events, None, topics, fan_out, auto_offset_reset="latest", registry=registry),
         Maintenance(
             store,
             interval_seconds=config.maintenance_interval_seconds,

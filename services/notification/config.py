@@ -32,6 +32,8 @@ class NotificationConfig:
     stream_buffer_size: int = 256
     # Concurrent StreamNotifications calls per user on one instance.
     max_streams_per_user: int = 16
+    # How long a new notification may wait to be stored before streams get it anyway.
+    stream_store_wait_seconds: float = 5.0
 
     # Notifications older than this are deleted by the periodic maintenance.
     retention_days: float = 90.0
@@ -48,7 +50,12 @@ class NotificationConfig:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(_key(name), f"must be at least 1, got {getattr(self, name)}")
-        for name in ("retention_days", "maintenance_interval_seconds", "topics_timeout_seconds"):
+        for name in (
+            "retention_days",
+            "maintenance_interval_seconds",
+            "topics_timeout_seconds",
+            "stream_store_wait_seconds",
+        ):
             if not getattr(self, name) > 0:
                 raise ConfigError(_key(name), f"must be positive, got {getattr(self, name)}")
         if self.default_page_size > 1000:

@@ -7,15 +7,20 @@
 - The fan-out reader, with no group: every instance reads every partition from the latest
   offset and commits nothing, renders the same notification (same id, same text, same time)
   and hands it to this instance's watchers. So a stream sees the notifications of its user
-  whichever instance stored them.
+  whichever instance stored them. For a watched user it first waits (briefly, off the read
+  loop) until the notification is stored, so what a stream sends can be listed and marked
+  read at once; a writer lagging longer than that does not hold the stream back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from mesh.events import ORDERS, PORTFOLIO_UPDATES, SESSIONS, TRADES, Delivery
+from mesh.lifecycle import Lifecycle
 from services.notification.hub import Hub
+from services.notification.models import Notification
 from services.notification.render import BadEvent, render
 from services.notification.store import NotificationStore
 
@@ -38,11 +43,27 @@ class FeedWriter:
             logger.info("event %s was applied before; skipped", delivery.event_id)
 
 
-class FanOut:
-    """The broadcast reader's handler: this instance's watchers see the new notification."""
+class FanOut(Lifecycle):
+    """The broadcast reader's handler: this instance's watchers see the new notification.
 
-    def __init__(self, hub: Hub) -> None:
+    As a worker it runs ahead of its consumer, so `stop()` (after the consumer stopped)
+    cancels the hand-overs still waiting for the store.
+    """
+
+    def __init__(
+        self,
+        hub: Hub,
+        store: NotificationStore,
+        *,
+        store_wait_seconds: float = 5.0,
+        poll_seconds: float = 0.05,
+    ) -> None:
         self._hub = hub
+        self._store = store
+        self._wait = store_wait_seconds
+        self._poll = poll_seconds
+        self._pending: set[asyncio.Task[None]] = set()
+        self._tails: dict[str, asyncio.Task[None]] = {}
 
     async def __call__(self, delivery: Delivery) -> None:
         try:
@@ -51,5 +72,52 @@ class FanOut:
             # The feed writer dead-letters the record; here it is only skipped.
             logger.debug("not streaming %s: %s", delivery.event_id, exc)
             return
-        if notification is not None:
-            self._hub.publish(notification)
+        if notification is None or not self._hub.watcher_count(notification.user_id):
+            return
+        # Hand-overs wait concurrently but publish in record order per user.
+        user_id = notification.user_id
+        task = asyncio.create_task(self._hand_over(notification, self._tails.get(user_id)))
+        self._tails[user_id] = task
+        self._pending.add(task)
+        task.add_done_callback(lambda done: self._forget(user_id, done))
+
+    def _forget(self, user_id: str, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if self._tails.get(user_id) is task:
+            del self._tails[user_id]
+
+    async def _hand_over(
+        self, notification: Notification, previous: asyncio.Task[None] | None
+    ) -> None:
+        ready = await self._stored_or_late(notification)
+        if previous is not None:
+            await asyncio.wait([previous])
+        self._hub.publish(ready)
+
+    async def _stored_or_late(self, notification: Notification) -> Notification:
+        """The stored notification, or the rendered one once the wait is over."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._wait
+        while True:
+            try:
+                stored = await self._store.get(notification.notification_id)
+            except Exception:
+                logger.warning("reading notification %s failed", notification.notification_id)
+                stored = None
+            if stored is not None:
+                return stored
+            if loop.time() >= deadline:
+                return notification
+            await asyncio.sleep(self._poll)
+
+    async def stop(self) -> None:
+        pending, self._pending = self._pending, set()
+        self._tails.clear()
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)

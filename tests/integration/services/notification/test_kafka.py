@@ -91,8 +91,11 @@ async def instance(
             app = await build_notifications(config, bus.events, topics=topics)
         else:
             app = await build_notifications(config)
+            # It waits for the writer instance to store each notification before streaming it.
+            fan_out = FanOut(app.hub, app.store)
             app.workers = [
-                Consumer(bus.events, None, topics, FanOut(app.hub), auto_offset_reset="latest")
+                fan_out,
+                Consumer(bus.events, None, topics, fan_out, auto_offset_reset="latest"),
             ]
         stack.push_async_callback(app.close)
         await app.start()

@@ -25,6 +25,7 @@ from mesh.tokens import AsyncTokenVerifier, JwksCache, KeyRing, TokenConfig, Tok
 from mesh.tokens.revocations import RevokedSessions
 from services.notification import NotificationConfig, Notifications, build_notifications
 from services.notification.consumers import FanOut, FeedWriter
+from tests.conftest import eventually
 
 Stub = Any  # notification_pb2_grpc.NotificationServiceAsyncStub exists only in the .pyi
 STOP_GRACE_SECONDS = 5.0
@@ -157,9 +158,15 @@ def delivery(event: Message, *, topic: str = "test.topic", offset: int = 0) -> D
 async def deliver(app: Notifications, *messages: Message) -> None:
     """What the two consumers of a running instance do with each record: the feed writer
     stores the notification, the fan-out reader hands it to this instance's watchers."""
+    fan_out = FanOut(app.hub, app.store)
     for message in messages:
         await FeedWriter(app.store)(delivery(message))
-        await FanOut(app.hub)(delivery(message))
+        await fan_out(delivery(message))
+
+        async def handed_over() -> bool:
+            return fan_out.pending == 0
+
+        await eventually(handed_over, timeout=10, interval=0.01, what="the hand-over")
 
 
 class Inbox:

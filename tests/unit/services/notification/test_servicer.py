@@ -77,7 +77,7 @@ async def test_with_events_the_spec_runs_the_consumers_after_the_given_workers(
         spec = app.service_spec(workers=[first])
         assert spec.workers[0] is first
         kinds = [type(worker).__name__ for worker in spec.workers[1:]]
-        assert kinds == ["TopicsCheck", "Consumer", "Consumer", "Maintenance"]
+        assert kinds == ["TopicsCheck", "Consumer", "FanOut", "Consumer", "Maintenance"]
         groups = [w.group_id for w in spec.workers if isinstance(w, Consumer)]
         assert groups == ["notification", None]  # the feed writer, then the fan-out reader
     finally:
