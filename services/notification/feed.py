@@ -16,6 +16,7 @@ from services.notification.store import NotificationStore, NotYours
 
 MAX_PAGE_SIZE = 1000
 MAX_MARK_IDS = 500
+_SHOWN_IDS = 5
 
 
 def _user(principal: Principal | None) -> str:
@@ -98,10 +99,14 @@ class Feed:
         try:
             return await self._store.mark_read(user_id, _ids(notification_ids), now_us=now_us)
         except NotYours as exc:
+            # A few ids name the problem; all 500 could overflow the status trailer.
+            shown = ", ".join(exc.ids[:_SHOWN_IDS])
+            if len(exc.ids) > _SHOWN_IDS:
+                shown += f" and {len(exc.ids) - _SHOWN_IDS} more"
             raise NotFound(
-                f"no notification {', '.join(exc.ids)} of yours",
+                f"no notification {shown} of yours; nothing was marked",
                 reason="NOTIFICATION_NOT_FOUND",
-                metadata={"notification_ids": ",".join(exc.ids)},
+                metadata={"missing_count": str(len(exc.ids))},
             ) from None
 
     @contextmanager

@@ -205,12 +205,12 @@ async def test_marking_another_users_notification_is_not_found_and_marks_nothing
             pb.ListNotificationsRequest(), metadata=user.metadata
         )
         assert listed.unread_count == 1
+    many = [str(uuid.uuid4()) for _ in range(500)]
     missing = await error_of(
-        served.stub.MarkRead(
-            pb.MarkReadRequest(notification_ids=[str(uuid.uuid4())]), metadata=ada.metadata
-        )
+        served.stub.MarkRead(pb.MarkReadRequest(notification_ids=many), metadata=ada.metadata)
     )
     assert missing.code() == grpc.StatusCode.NOT_FOUND
+    assert "and 495 more" in (missing.details() or "")
 
 
 @pytest.mark.parametrize(
