@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,26 @@ from services.trading.servicer import TradingServicer
 from services.trading.store import TradingStore
 from services.trading.updates import KafkaOrderFeed, OrderUpdates
 from services.trading.upstreams import Cash, Holdings, Market
+
+log = logging.getLogger(__name__)
+
+
+class _Topics(Lifecycle):
+    """Creates every topic this process writes or reads before its consumers start. Kafka
+    being away does not stop the service: the relay and consumers keep trying, and events
+    wait in the outbox."""
+
+    def __init__(self, events: EventsConfig, timeout_seconds: float) -> None:
+        self._events = events
+        self._timeout = timeout_seconds
+
+    async def start(self) -> None:
+        try:
+            await ensure_topics(
+                self._events, [ORDERS, TRADES, QUOTES, SESSIONS], timeout_seconds=self._timeout
+            )
+        except (Exception, TimeoutError) as exc:
+            log.warning("Kafka topics could not be checked at start-up: %s", exc)
 
 
 class _SagaWorker(Lifecycle):
@@ -123,9 +144,6 @@ async def build_trading(
         )
     try:
         await store.migrate()
-        if events is not None:
-            # Every topic this process writes or reads, so no consumer starts before its topic.
-            await ensure_topics(events, [ORDERS, TRADES, QUOTES, SESSIONS])
     except BaseException:
         await store.close()
         raise
@@ -148,7 +166,10 @@ async def build_trading(
     recovery = Recovery(
         store, saga, matcher, stale_after_seconds=config.stale_after_seconds, now=now
     )
-    workers: list[Lifecycle] = list(extra_workers)
+    workers: list[Lifecycle] = []
+    if events is not None:
+        workers.append(_Topics(events, config.topics_timeout_seconds))
+    workers.extend(extra_workers)
     if events is not None:
         relay = OutboxRelay(store.db, events, source="trading", registry=registry)
         saga.on_change(lambda _order: relay.wake())

@@ -66,6 +66,9 @@ class TradingConfig:
     # How often the sweep resumes or compensates interrupted orders and expires day orders.
     sweep_interval_seconds: float = 5.0
 
+    # How long start-up waits for Kafka to confirm the topics before going on without it.
+    topics_timeout_seconds: float = 15.0
+
     # Where StreamOrderUpdates hears of changes: "kafka" (trading.orders.v1, every instance
     # sees every order) or "local" (only this process's own changes; one instance, no Kafka).
     order_updates: str = "kafka"
@@ -95,6 +98,7 @@ class TradingConfig:
             "stale_after_seconds",
             "pending_timeout_seconds",
             "sweep_interval_seconds",
+            "topics_timeout_seconds",
         ):
             if not getattr(self, name) > 0:
                 raise ConfigError(_key(name), f"must be positive, got {getattr(self, name)}")

@@ -45,6 +45,11 @@ class Detached:
         if error is not None and not isinstance(error, DomainError):
             log.warning("detached work failed: %r", error)
 
+    @property
+    def running(self) -> int:
+        """How many tasks are still at work."""
+        return len(self._tasks)
+
     async def close(self) -> None:
         """Stop every task where it is (the store records how far each got); safe twice."""
         self._closed = True

@@ -110,6 +110,10 @@ class OrderSaga:
         """Run a step where the caller's cancellation does not reach it; `close` stops it."""
         return self._detached.spawn(step)
 
+    @property
+    def steps_running(self) -> int:
+        return self._detached.running
+
     async def close(self) -> None:
         """Stop every running step where it is; the store says how far each got."""
         await self._detached.close()

@@ -20,6 +20,7 @@ from trademesh.trading.v1 import trading_pb2, trading_pb2_grpc
 
 from interceptors import ServerInterceptorConfig, server_interceptors
 from mesh.client import ClientInterceptorConfig, client_interceptors, instance_channel
+from mesh.events import EventsConfig
 from mesh.tls import ServiceCredentials, TlsConfig, load_service_credentials
 from mesh.tokens import AsyncTokenVerifier, JwksCache, KeyRing, TokenConfig, TokenIssuer
 from services.trading import Trading, TradingConfig, Upstreams, build_trading
@@ -67,6 +68,7 @@ class Harness:
     issuer: TokenIssuer
     upstream_addresses: dict[str, str]
     config_changes: dict[str, Any]
+    events: EventsConfig | None = None
     trading: Trading | None = None
     stub: trading_pb2_grpc.TradingServiceAsyncStub | None = None
     address: str = ""
@@ -127,7 +129,13 @@ class Harness:
     async def start_trading(self, wrap_cash: Callable[[Cash], Cash] | None = None) -> Trading:
         """Build the service on the store (a new one over the same store after a stop)."""
         stack = AsyncExitStack()
-        trading = await build_trading(self.config(), self.upstreams(wrap_cash), now=self.clock)
+        trading = await build_trading(
+            self.config(),
+            self.upstreams(wrap_cash),
+            events=self.events,
+            registry=CollectorRegistry(),
+            now=self.clock,
+        )
         stack.push_async_callback(trading.stop)
         await trading.start()
         server = grpc.aio.server(
@@ -212,7 +220,11 @@ async def _serve(
 
 @asynccontextmanager
 async def running(
-    tmp_path: Path, *, database_url: str | None = None, **config_changes: Any
+    tmp_path: Path,
+    *,
+    database_url: str | None = None,
+    events: EventsConfig | None = None,
+    **config_changes: Any,
 ) -> AsyncIterator[Harness]:
     """Stand-ins up, trading up; everything stopped on exit."""
     token_config = TokenConfig(issuer="https://identity.trademesh.test", audience="trademesh")
@@ -251,6 +263,7 @@ async def running(
             issuer=TokenIssuer(token_config, ring),
             upstream_addresses=addresses,
             config_changes=config_changes,
+            events=events,
         )
         try:
             await harness.start_trading()

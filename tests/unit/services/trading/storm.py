@@ -112,7 +112,11 @@ async def vanishing_callers(harness: Harness) -> None:
     assert other.returncode == 0, output.decode()
     assert output.decode().strip().endswith("ok")
 
-    # Every order comes out whole once the sweep has had its turn.
+    # Every order comes out whole once the steps the callers left behind have run and the
+    # sweep has had its turn.
+    async with asyncio.timeout(60):
+        while harness.service.saga.steps_running:
+            await asyncio.sleep(0.01)
     harness.clock.advance(30)
     await harness.service.recovery.sweep()
     store = harness.service.store
