@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mesh.config import ConfigError
 from mesh.store import default_sqlite_path, load_service_config
 
 SECTION = "notification"
+_SCHEMES = frozenset({"postgresql", "postgres", "sqlite"})
 
 
 def _key(name: str) -> str:
@@ -58,6 +60,15 @@ class NotificationConfig:
         ):
             if not getattr(self, name) > 0:
                 raise ConfigError(_key(name), f"must be positive, got {getattr(self, name)}")
+        if self.database_url:
+            scheme = urlsplit(self.database_url).scheme.lower()
+            if scheme not in _SCHEMES:
+                # Only the scheme is quoted: the rest of a URL may carry a password.
+                raise ConfigError(
+                    _key("database_url"),
+                    f"unsupported scheme {scheme!r}; use postgresql://... or leave it unset "
+                    "for SQLite",
+                )
         if self.default_page_size > 1000:
             raise ConfigError(_key("default_page_size"), "must be at most 1000")
 

@@ -246,3 +246,36 @@ async def test_sigterm_deregisters_and_exits_cleanly(stack: Stack, consul: Consu
     async with ConsulClient(consul.address) as client:
         assert await client.check_status(instance.instance_id) is None
     assert "notification: signal received, shutting down" in stack.notification.log()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("TRADEMESH_NOTIFICATION_STREAM_BUFFER_SIZE", "0"),
+        ("TRADEMESH_NOTIFICATION_DATABASE_URL", "mysql://db/feed"),
+        ("TRADEMESH_EVENTS_BOOTSTRAP_SERVERS", "no-port"),
+    ],
+)
+async def test_bad_configuration_stops_start_up_naming_the_key(
+    consul: Consul, tmp_path: Path, key: str, value: str
+) -> None:
+    env = {
+        **os.environ,
+        "TRADEMESH_STATE_DIR": str(tmp_path),
+        "TRADEMESH_SERVER_CONSUL_ADDRESS": consul.address,
+        "TRADEMESH_NOTIFICATION_SQLITE_PATH": str(tmp_path / "notification.db"),
+        key: value,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.notification",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode()
+    assert proc.returncode == 2, text
+    assert key in text, text
+    assert "db/feed" not in text  # a URL may carry a password: only its scheme is shown

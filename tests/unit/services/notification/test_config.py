@@ -42,9 +42,11 @@ def test_the_url_is_not_shown_in_the_repr() -> None:
         ("TRADEMESH_NOTIFICATION_DEFAULT_PAGE_SIZE", "5000"),
         ("TRADEMESH_NOTIFICATION_MAX_STREAMS_PER_USER", "many"),
         ("TRADEMESH_NOTIFICATION_RETENTION_DAYS", "0"),
+        ("TRADEMESH_NOTIFICATION_DATABASE_URL", "mysql://user:secret@db/feed"),
     ],
 )
 def test_bad_values_name_their_key(key: str, value: str) -> None:
     with pytest.raises(ConfigError) as raised:
         NotificationConfig.load(environ={key: value})
     assert key in str(raised.value)
+    assert "secret" not in str(raised.value)
