@@ -114,7 +114,7 @@ class Orders:
         except UpstreamUnavailable as exc:
             raise _unavailable(exc) from None
         except UpstreamRefused as refused:
-            refusal = _portfolio_refusal(refused)
+            refusal = _upstream_refusal(refused, request.symbol)
             return await self._saga.reject_new(request, refusal, currency=currency)
         except FailedPrecondition as refusal:
             return await self._saga.reject_new(request, refusal, currency=currency)
@@ -157,8 +157,12 @@ class Orders:
         return await self._store.list_trades(where, page_size=page_size, page_token=page_token)
 
 
-def _portfolio_refusal(refused: UpstreamRefused) -> FailedPrecondition:
-    """ListPositions refused: the portfolio is not there or not the caller's."""
-    if refused.code.name in ("NOT_FOUND", "PERMISSION_DENIED"):
+def _upstream_refusal(refused: UpstreamRefused, symbol: str) -> FailedPrecondition:
+    """An upstream's definitive no, as the user should read it."""
+    missing = refused.code.name in ("NOT_FOUND", "PERMISSION_DENIED")
+    if refused.service == "portfolio" and missing:
+        # ListPositions: the portfolio is not there or not the caller's.
         return refuse("PORTFOLIO_NOT_FOUND", "portfolio not found")
+    if refused.service == "marketdata" and missing:
+        return refuse("QUOTE_UNAVAILABLE", f"no price is available for {symbol}", symbol=symbol)
     return refuse(refused.reason, f"{refused.service} refused the order: {refused.message}")

@@ -159,6 +159,7 @@ def _request(user_portfolio: str, **fields: object) -> trading_pb2.PlaceOrderReq
         ({"quantity": "20000"}, "NOTIONAL_LIMIT"),
         ({"side": 2}, "INSUFFICIENT_HOLDINGS"),
         ({"quantity": "0.5"}, "LOT_SIZE"),
+        ({"symbol": "NOQT"}, "QUOTE_UNAVAILABLE"),
     ],
 )
 async def test_risk_checks_refuse_with_a_reason(
@@ -167,6 +168,7 @@ async def test_risk_checks_refuse_with_a_reason(
     harness.market.list("HALT", tradable=False)
     harness.market.set_quote("HALT", "10", "10.01")
     harness.market.set_quote("ZZZZ", "10", "10.01")
+    harness.market.list("NOQT")  # listed, but marketdata has no quote for it
     alice = harness.user(cash="100000000")
     code, got = await refused(
         harness.api.PlaceOrder(_request(alice.portfolio_id, **fields), metadata=alice.auth)
