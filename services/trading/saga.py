@@ -99,12 +99,15 @@ class OrderSaga:
         if transition is None:
             return None
         if transition.changed:
-            for listener in self._listeners:
-                try:
-                    listener(transition.after)
-                except Exception:
-                    log.exception("order change listener failed")
+            self._notify(transition.after)
         return transition.after
+
+    def _notify(self, order: Order) -> None:
+        for listener in self._listeners:
+            try:
+                listener(order)
+            except Exception:
+                log.exception("order change listener failed")
 
     def spawn(self, step: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run a step where the caller's cancellation does not reach it; `close` stops it."""
@@ -131,8 +134,7 @@ class OrderSaga:
         except DuplicateOrder as duplicate:
             replay(request, duplicate.existing)
             return None
-        for listener in self._listeners:
-            listener(order)
+        self._notify(order)
         return order
 
     async def reject_new(
