@@ -155,6 +155,11 @@ class Platform:
         self.processes[name] = process
         return process
 
+    async def restart(self, name: str) -> ServiceProcess:
+        """SIGTERM `name` (it drains and deregisters), then start it again."""
+        await self.processes[name].stop()
+        return await self.launch(name)
+
     async def kill(self, name: str) -> None:
         """SIGKILL: a crash, with nothing flushed or deregistered."""
         await self.processes[name].stop(signal.SIGKILL)
