@@ -20,7 +20,7 @@ from mesh.events._kafka import close_quietly, new_producer, start_or_close
 from mesh.events.config import EventsConfig
 from mesh.events.delivery import Delivery, Handler
 from mesh.events.metrics import event_metrics
-from mesh.events.topics import Topic, dlq_name
+from mesh.events.topics import Topic, dlq_name, ensure_topics
 from mesh.lifecycle import Lifecycle
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ class Consumer(Lifecycle):
     partition from `auto_offset_reset` and commits nothing (for caches such as revocations).
 
     `start()` returns at once; connecting (and reconnecting while Kafka is down) happens in
-    the background with backoff. `assigned` is set once partitions are assigned.
+    the background with backoff, after creating the topics and their dead-letter topics
+    when missing (`ensure_topics`). `assigned` is set once partitions are assigned.
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class Consumer(Lifecycle):
         # Besides cancelling the loop: a driver may swallow a cancellation (asyncio.wait_for
         # before Python 3.12 can), and the loop must still end.
         self._stopping = asyncio.Event()
+        self._topics_ready = False
         self.assigned = asyncio.Event()
 
     @property
@@ -157,6 +159,15 @@ class Consumer(Lifecycle):
         raise _Stopping
 
     async def _connect(self) -> None:
+        if not self._topics_ready:
+            # Subscribing to a topic that does not exist yet would only notice it at the next
+            # metadata refresh, minutes later; its dead-letter topic is needed too.
+            await ensure_topics(
+                self._config,
+                self._topics.values(),
+                timeout_seconds=self._config.request_timeout_seconds,
+            )
+            self._topics_ready = True
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._config.bootstrap_servers,
             client_id=f"{self._config.client_id}-{self._label}",

@@ -18,6 +18,7 @@ from mesh.events._leader import FileLock, advisory_lock_id, try_advisory_lock
 from mesh.events.config import EventsConfig
 from mesh.events.metrics import event_metrics
 from mesh.events.outbox import prune_processed
+from mesh.events.topics import Topic, ensure_topics
 from mesh.lifecycle import Lifecycle
 from mesh.store import Database, Transaction
 
@@ -55,6 +56,12 @@ class OutboxRelay(Lifecycle):
     processed event ids older than `processed_retention_seconds` are deleted as it goes.
     `stop()` makes one last bounded attempt to publish what is pending; a round cancelled
     mid-publish leaves its rows unmarked, to be published (again) later.
+
+    `topics` (the ones this service publishes to) are created with `ensure_topics` before
+    the first publish, retried like a publish while Kafka is unreachable.
+
+        relay = OutboxRelay(db, events, source="trading", topics=[ORDERS, TRADES])
+        ServiceSpec(..., workers=(relay, ...), on_stop=(db.close,))
     """
 
     def __init__(
@@ -63,6 +70,7 @@ class OutboxRelay(Lifecycle):
         config: EventsConfig,
         *,
         source: str,
+        topics: Sequence[Topic] = (),
         registry: CollectorRegistry | None = None,
     ) -> None:
         if not source:
@@ -78,6 +86,8 @@ class OutboxRelay(Lifecycle):
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
         self._next_maintenance = 0.0
+        self._topics = tuple(topics)
+        self._topics_ready = not self._topics
         self._stopped = False
         # Besides cancelling the loop: a driver may swallow a cancellation (asyncio.wait_for
         # before Python 3.12 can), and the loop must still end.
@@ -277,6 +287,11 @@ class OutboxRelay(Lifecycle):
         await self.pending()
 
     async def _connected(self) -> AIOKafkaProducer:
+        if not self._topics_ready:
+            await ensure_topics(
+                self._config, self._topics, timeout_seconds=self._config.request_timeout_seconds
+            )
+            self._topics_ready = True
         if self._producer is None:
             producer = new_producer(self._config, f"{self._source}-relay")
             async with asyncio.timeout(self._config.request_timeout_seconds):

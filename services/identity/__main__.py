@@ -6,6 +6,7 @@ import sys
 
 from interceptors import ServerInterceptorConfig, server_interceptors
 from mesh.config import load_section
+from mesh.events import EventsConfig
 from mesh.server import ServiceSpec
 from mesh.server.run import RunContext, run_service
 from mesh.tokens import TokenConfig
@@ -15,7 +16,10 @@ from services.identity.config import IdentityConfig
 
 async def build(ctx: RunContext) -> ServiceSpec:
     identity = await build_identity(
-        IdentityConfig.load(toml=ctx.toml), load_section(TokenConfig, "tokens", toml=ctx.toml)
+        IdentityConfig.load(toml=ctx.toml),
+        load_section(TokenConfig, "tokens", toml=ctx.toml),
+        events=EventsConfig.load(toml=ctx.toml),
+        registry=ctx.registry,
     )
     interceptors = server_interceptors(
         ServerInterceptorConfig(

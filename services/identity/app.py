@@ -10,8 +10,11 @@ from types import TracebackType
 from typing import Self
 
 import grpc
+from prometheus_client import CollectorRegistry
 from trademesh.identity.v1 import identity_pb2, identity_pb2_grpc
 
+from mesh.events import SESSIONS, EventsConfig, OutboxRelay
+from mesh.lifecycle import Lifecycle
 from mesh.periodic import Periodic
 from mesh.server import Servicer, ServiceSpec
 from mesh.tokens import TokenConfig
@@ -40,6 +43,8 @@ class Identity:
     users: UserService
     servicer: IdentityServicer
     now: Callable[[], float] = time.time
+    # Publishes SessionRevoked from the outbox; None when no event bus is configured (tests).
+    relay: OutboxRelay | None = None
 
     def service_spec(self, interceptors: Sequence[grpc.aio.ServerInterceptor] = ()) -> ServiceSpec:
         """What the server bootstrap runs: the servicer, and the store to close after
@@ -54,9 +59,14 @@ class Identity:
                 )
             ],
             interceptors=interceptors,
-            workers=(self.maintenance(),),
+            # Stopped in reverse order after the drain: maintenance, then the relay's flush.
+            workers=self.workers(),
             on_stop=(self.close,),
         )
+
+    def workers(self) -> tuple[Lifecycle, ...]:
+        relay: tuple[Lifecycle, ...] = () if self.relay is None else (self.relay,)
+        return (*relay, self.maintenance())
 
     async def is_session_revoked(self, session_id: str) -> bool:
         """For the auth interceptor's `is_revoked`: identity knows revocations first-hand.
@@ -93,6 +103,8 @@ class Identity:
         )
 
     async def close(self) -> None:
+        if self.relay is not None:
+            await self.relay.stop()
         await self.store.close()
 
     async def __aenter__(self) -> Self:
@@ -121,11 +133,16 @@ async def build_identity(
     tokens: TokenConfig | None = None,
     *,
     publish: Publisher = discard,
+    events: EventsConfig | None = None,
+    registry: CollectorRegistry | None = None,
     now: Callable[[], float] = time.time,
     store: Store | None = None,
 ) -> Identity:
     """Open and migrate the store, load (or create) the signing keys, bootstrap the admin.
 
+    With `events`, an outbox relay publishes SessionRevoked (written to the outbox in the
+    transaction that revokes) to `identity.sessions.v1`; it runs as a worker of the service.
+    `publish` is an extra in-process hook for each event after its commit (tests).
     `store` replaces the one `config` names (tests). On failure the store is closed again.
     """
     tokens = tokens or TokenConfig()
@@ -139,7 +156,15 @@ async def build_identity(
         await store.migrate()
         keys = SigningKeys(store, tokens, now=now)
         await keys.load()
-        sessions = Sessions(store, keys, RevocationAnnouncer(publish), now=now)
+        relay = (
+            None
+            if events is None
+            else OutboxRelay(
+                store.database, events, source="identity", topics=[SESSIONS], registry=registry
+            )
+        )
+        announcer = RevocationAnnouncer(publish, wake=None if relay is None else relay.wake)
+        sessions = Sessions(store, keys, announcer, now=now)
         throttle = LoginThrottle(
             store,
             ThrottlePolicy(
@@ -176,4 +201,5 @@ async def build_identity(
         users=users,
         servicer=IdentityServicer(auth, users, keys),
         now=now,
+        relay=relay,
     )

@@ -65,6 +65,10 @@ class SqlStore(Store):
 
     # -- lifecycle --
 
+    @property
+    def database(self) -> Database:
+        return self._db
+
     async def migrate(self) -> tuple[int, ...]:
         return await migrate(self._db, MIGRATIONS)
 

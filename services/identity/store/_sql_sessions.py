@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mesh.store import Row, Transaction
+from services.identity.store._events import enqueue_revocations
 from services.identity.store.records import (
     RefreshTokenRecord,
     RevocationReason,
@@ -68,7 +69,11 @@ async def revoke(
         f"WHERE session_id = ? AND revoked_at IS NULL RETURNING {SESSION_COLUMNS}",
         (now, str(reason), session_id),
     )
-    return None if row is None else session_record(row)
+    if row is None:
+        return None
+    session = session_record(row)
+    await enqueue_revocations(tx, [session])
+    return session
 
 
 async def revoke_for_user(
@@ -81,7 +86,9 @@ async def revoke_for_user(
         f"RETURNING {SESSION_COLUMNS}",
         (now, str(reason), user_id, now),
     )
-    return tuple(sorted((session_record(row) for row in rows), key=lambda s: s.created_at))
+    revoked = tuple(sorted((session_record(row) for row in rows), key=lambda s: s.created_at))
+    await enqueue_revocations(tx, revoked)
+    return revoked
 
 
 async def rotate(

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
+from mesh.store import Database
 from services.identity.store.records import (
     LoginFailures,
     RefreshTokenRecord,
@@ -40,6 +41,11 @@ class Store(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release connections; safe to call twice."""
+
+    @property
+    @abstractmethod
+    def database(self) -> Database:
+        """The database underneath, whose outbox the service's relay publishes."""
 
     async def __aenter__(self) -> Self:
         return self

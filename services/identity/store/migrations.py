@@ -3,6 +3,7 @@ seconds."""
 
 from __future__ import annotations
 
+from mesh.events import OUTBOX_STATEMENTS
 from mesh.store import Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -93,4 +94,5 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(5, "outbox and processed events", OUTBOX_STATEMENTS),
 )
