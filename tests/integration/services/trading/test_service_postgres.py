@@ -11,6 +11,7 @@ import pytest_asyncio
 from trademesh.trading.v1 import trading_pb2
 
 from tests.unit.services.trading.harness import Harness, running
+from tests.unit.services.trading.scenarios import two_instances_fill_once
 from tests.unit.services.trading.storm import vanishing_callers
 
 
@@ -35,3 +36,7 @@ async def test_market_buy_and_concurrent_duplicates(harness: Harness) -> None:
 
 async def test_vanishing_callers_leave_postgres_usable(harness: Harness) -> None:
     await vanishing_callers(harness)
+
+
+async def test_two_instances_fill_a_crossing_quote_once(harness: Harness) -> None:
+    await two_instances_fill_once(harness)
