@@ -38,7 +38,7 @@ class Subscription:
         self.user_id = user_id
         self.portfolio_id = portfolio_id
         self._pending: OrderedDict[str, trading_pb2.Order] = OrderedDict()
-        self._seen: dict[str, int] = {}
+        self._seen: dict[str, tuple[int, int]] = {}
         self._ready = asyncio.Event()
         self.overflowed = False
 
@@ -47,10 +47,10 @@ class Subscription:
             return
         if self.portfolio_id and order.portfolio_id != self.portfolio_id:
             return
-        stamp = _stamp(order)
-        if stamp <= self._seen.get(order.order_id, -1):
-            return  # a duplicate or an older state of an order already sent
-        self._seen[order.order_id] = stamp
+        seen = (_stamp(order), order.status)
+        if seen <= self._seen.get(order.order_id, (-1, 0)):
+            return  # a duplicate, or an older state of an order already offered
+        self._seen[order.order_id] = seen
         self._pending[order.order_id] = order
         self._pending.move_to_end(order.order_id)
         if len(self._pending) > MAX_BACKLOG:

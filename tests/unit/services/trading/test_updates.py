@@ -45,3 +45,15 @@ async def test_a_reader_that_falls_too_far_behind_is_told_to_reconnect(
             hub.publish(_order(f"o{n}", "alice", trading_pb2.ORDER_STATUS_OPEN, n + 1))
         with pytest.raises(ResourceExhausted):
             await subscription.next()
+
+
+async def test_two_changes_stamped_alike_both_count() -> None:
+    hub = OrderUpdates()
+    async with hub.subscribe("alice") as subscription:
+        hub.publish(_order("o1", "alice", trading_pb2.ORDER_STATUS_OPEN, 5))
+        assert (await subscription.next()).status == trading_pb2.ORDER_STATUS_OPEN
+        hub.publish(_order("o1", "alice", trading_pb2.ORDER_STATUS_FILLED, 5))
+        hub.publish(_order("o1", "alice", trading_pb2.ORDER_STATUS_FILLED, 5))  # redelivered
+        assert (await subscription.next()).status == trading_pb2.ORDER_STATUS_FILLED
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(subscription.next(), 0.05)
