@@ -67,7 +67,8 @@ class NotificationServiceServicer:
 
     def MarkRead(self, request, context):
         """MarkRead marks some or all of the caller's notifications as read. Marking a read
-        notification again changes nothing; ids of other users' notifications are ignored.
+        notification again changes nothing. An id that names none of the caller's notifications
+        fails the whole call with NOT_FOUND, naming it, and nothing is marked.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

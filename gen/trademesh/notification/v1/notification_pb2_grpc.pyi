@@ -41,7 +41,8 @@ class NotificationServiceStub:
     """ListNotifications pages through the caller's notifications, newest first."""
     MarkRead: _grpc.UnaryUnaryMultiCallable[_notification_pb2.MarkReadRequest, _notification_pb2.MarkReadResponse]
     """MarkRead marks some or all of the caller's notifications as read. Marking a read
-    notification again changes nothing; ids of other users' notifications are ignored.
+    notification again changes nothing. An id that names none of the caller's notifications
+    fails the whole call with NOT_FOUND, naming it, and nothing is marked.
     """
     StreamNotifications: _grpc.UnaryStreamMultiCallable[_notification_pb2.StreamNotificationsRequest, _notification_pb2.StreamNotificationsResponse]
     """StreamNotifications sends each new notification of the caller until the caller
@@ -59,7 +60,8 @@ class NotificationServiceAsyncStub(NotificationServiceStub):
     """ListNotifications pages through the caller's notifications, newest first."""
     MarkRead: _aio.UnaryUnaryMultiCallable[_notification_pb2.MarkReadRequest, _notification_pb2.MarkReadResponse]  # type: ignore[assignment]
     """MarkRead marks some or all of the caller's notifications as read. Marking a read
-    notification again changes nothing; ids of other users' notifications are ignored.
+    notification again changes nothing. An id that names none of the caller's notifications
+    fails the whole call with NOT_FOUND, naming it, and nothing is marked.
     """
     StreamNotifications: _aio.UnaryStreamMultiCallable[_notification_pb2.StreamNotificationsRequest, _notification_pb2.StreamNotificationsResponse]  # type: ignore[assignment]
     """StreamNotifications sends each new notification of the caller until the caller
@@ -86,7 +88,8 @@ class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notification_pb2.MarkReadResponse, _abc.Awaitable[_notification_pb2.MarkReadResponse]]:
         """MarkRead marks some or all of the caller's notifications as read. Marking a read
-        notification again changes nothing; ids of other users' notifications are ignored.
+        notification again changes nothing. An id that names none of the caller's notifications
+        fails the whole call with NOT_FOUND, naming it, and nothing is marked.
         """
 
     @_abc_1.abstractmethod
