@@ -5,11 +5,10 @@ How a service uses it (trading as the example)::
     # migrations: the outbox tables are one of the service's own numbered migrations
     MIGRATIONS = (..., Migration(3, "outbox and processed events", OUTBOX_STATEMENTS))
 
-    # start-up
+    # start-up: the relay creates the topics it publishes to, consumers theirs
     events = EventsConfig.load(toml=ctx.toml)
-    await ensure_topics(events, [ORDERS, TRADES])
-    relay = OutboxRelay(db, events, source="trading", registry=ctx.registry)
-    await relay.start()
+    relay = OutboxRelay(db, events, source="trading", topics=[ORDERS, TRADES],
+                        registry=ctx.registry)
 
     # a state change and its event commit together
     async with db.transaction(write=True) as tx:
@@ -24,10 +23,10 @@ How a service uses it (trading as the example)::
                 await settle(tx, delivery.event)
 
     consumer = Consumer(events, "portfolio", [TRADES], on_trade, registry=ctx.registry)
-    await consumer.start()
 
-    # shutdown, after the server drained (ServiceSpec.on_stop): relay, consumers, store
-    ServiceSpec(..., on_stop=(relay.stop, consumer.stop, db.close))
+    # workers start once the server serves and stop in reverse order after it drained (the
+    # consumer stops, then the relay flushes); on_stop closes the store after them
+    ServiceSpec(..., workers=(relay, consumer), on_stop=(db.close,))
 
 Delivery is at-least-once end to end; consumers make it effectively once by event id.
 Records carry CloudEvents Kafka-binding headers (`ce_id`, `ce_type`, `ce_source`, `ce_time`,

@@ -43,13 +43,17 @@ class OutboxRelay(Lifecycle):
     `acks=all`), so a crash between the two publishes it again. While Kafka is down the rows
     stay and the relay retries with backoff; nothing is lost.
 
-    Rows go out in `seq` order, each keyed as enqueued, so events for one key keep their
-    order: the first delivery of each event comes after the first delivery of every earlier
-    event of its key. (Transactions that enqueue for the same key must be serialised by the
-    state change they go with, e.g. both update the entity's row; otherwise their commit
-    order, not their `seq`, is the order.) With several instances of a service on one
-    database only one relay publishes at a time (a PostgreSQL advisory lock per source; for
-    SQLite a lock file beside the database).
+    Rows go out in `seq` order, each keyed as enqueued, so the events of one key reach its
+    partition in the order they were enqueued. (Transactions that enqueue for the same key
+    must be serialised by the state change they go with, e.g. both update the entity's row;
+    otherwise their commit order, not their `seq`, is the order.) A row is marked sent only
+    with every row before it in the batch, so after a publish that failed partway the relay
+    resends from the first unacknowledged row; should a later row have reached the broker
+    regardless, it arrives once more after the earlier one. Consumers skip the repeat by
+    event id; one that must never see an older state after a newer one compares the
+    event's own version or time. With several instances of a service on one database only
+    one relay publishes at a time (a PostgreSQL advisory lock per source; for SQLite a lock
+    file beside the database).
 
     `wake()` after a commit publishes at once; otherwise the relay polls every
     `relay_poll_interval_seconds`. Published rows older than `outbox_retention_seconds` and
