@@ -329,7 +329,29 @@ async def test_limit_order_fills_when_the_simulated_price_crosses(stack: Stack) 
         )
         return got.order if got.order.status == trading_pb2.ORDER_STATUS_FILLED else None
 
-    order = await eventually(filled, timeout=90, what="the limit order filled")
+    lowest = Decimal(quote.quote.ask_price)
+
+    async def filled_or_not_crossed() -> trading_pb2.Order | None:
+        nonlocal lowest
+        now = await market.GetQuote(
+            marketdata_pb2.GetQuoteRequest(symbol="AAPL"),
+            metadata=trader.auth,
+            timeout=CALL_SECONDS,
+        )
+        lowest = min(lowest, Decimal(now.quote.ask_price))
+        return await filled()
+
+    try:
+        order = await eventually(filled_or_not_crossed, timeout=120, what="the limit order filled")
+    except AssertionError:
+        log = [
+            line
+            for line in stack.trading.log().splitlines()
+            if "quote feed" in line or "crossed" in line or "ERROR" in line
+        ]
+        raise AssertionError(
+            f"limit {limit}, lowest ask polled {lowest}; trading log:\n" + "\n".join(log[-20:])
+        ) from None
     assert Decimal(order.average_fill_price) <= limit
 
 
