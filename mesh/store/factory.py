@@ -15,14 +15,15 @@ def open_database(
     database_url: str | None,
     sqlite_path: Path,
     *,
-    name: str = "store",
+    name: str | None = None,
     max_connections: int = 10,
 ) -> Database:
     """A database for `database_url` (postgresql://...), or SQLite at `sqlite_path` when unset.
 
     Nothing connects until the first transaction (usually the migrations). A URL of any other
     scheme is refused rather than silently ignored; `sqlite:///path` is accepted for symmetry.
-    The drivers are imported here, so a process only loads the one it uses.
+    `name` is the service's: on PostgreSQL its tables live in a schema of that name. The
+    drivers are imported here, so a process only loads the one it uses.
     """
     if not database_url:
         from mesh.store.sqlite import SqliteDatabase
@@ -32,7 +33,9 @@ def open_database(
     if scheme in _POSTGRES_SCHEMES:
         from mesh.store.postgres import PostgresDatabase
 
-        return PostgresDatabase(database_url, name=name, max_connections=max_connections)
+        return PostgresDatabase(
+            database_url, name=name or "store", schema=name, max_connections=max_connections
+        )
     if scheme == "sqlite":
         from mesh.store.sqlite import SqliteDatabase
 

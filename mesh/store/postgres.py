@@ -3,6 +3,9 @@
 Rows a transaction goes on to change are read with SELECT ... FOR UPDATE, so two instances
 changing the same row queue on it and the second sees the first's result.
 
+A service's tables live in a schema of its own (its name), so services pointed at one
+database by a shared DATABASE_URL keep their migrations, outboxes and tables apart.
+
 Cancellation: a connection is taken from the pool and always given back, shielded, whatever
 is cancelled when; the pool rolls back a connection that comes back inside a transaction and
 discards one that comes back mid-statement, so no transaction outlives its caller and no
@@ -16,10 +19,11 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
@@ -67,12 +71,14 @@ class PostgresDatabase(Database):
         url: str,
         *,
         name: str = "store",
+        schema: str | None = None,
         min_connections: int = 1,
         max_connections: int = 10,
         connect_timeout_seconds: float = 10.0,
     ) -> None:
         self._url = url
         self._name = name
+        self._schema = schema
         self._min = min_connections
         self._max = max_connections
         self._timeout = connect_timeout_seconds
@@ -95,6 +101,7 @@ class PostgresDatabase(Database):
                 timeout=self._timeout,
                 open=False,
                 name=f"{self._name}-store",
+                configure=None if self._schema is None else self._use_schema,
             )
             try:
                 await pool.open(wait=True, timeout=self._timeout)
@@ -103,6 +110,20 @@ class PostgresDatabase(Database):
                 raise
             self._pool = pool
             return pool
+
+    async def _use_schema(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Every pooled connection works in the service's schema, created on first use."""
+        assert self._schema is not None
+        schema = sql.Identifier(self._schema)
+        try:
+            await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+            await conn.commit()
+        except pg_errors.UniqueViolation:
+            await conn.rollback()  # another connection created it at the same moment
+        # Session-wide, outside any transaction, so no rollback undoes it.
+        await conn.set_autocommit(True)
+        await conn.execute(sql.SQL("SET search_path TO {}").format(schema))
+        await conn.set_autocommit(False)
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[Transaction]:

@@ -182,3 +182,24 @@ async def test_tiny_deadlines_on_every_call_leave_the_database_usable(db: Databa
     assert not all(outcomes)
     assert sum(outcomes) <= await _value(db) <= len(outcomes)
     assert await bump_with_deadline(30.0)
+
+
+async def test_services_sharing_one_postgres_database_keep_their_own_schemas(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    alpha = open_database(postgres_url, tmp_path / "x", name="alpha")
+    beta = open_database(postgres_url, tmp_path / "x", name="beta")
+    try:
+        # The same migration numbers, each applied once in its own schema.
+        assert await migrate(alpha, MIGRATIONS) == (1, 2)
+        assert await migrate(beta, MIGRATIONS) == (1, 2)
+        async with alpha.transaction(write=True) as tx:
+            await tx.execute("INSERT INTO counters (name, value) VALUES ('n', 1)")
+        async with beta.transaction() as tx:
+            assert await tx.fetchall("SELECT name FROM counters") == []
+            row = await tx.fetchone("SELECT current_schema()")
+        assert row == ("beta",)
+        assert await _value(alpha) == 1
+    finally:
+        await alpha.close()
+        await beta.close()

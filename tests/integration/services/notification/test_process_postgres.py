@@ -64,7 +64,8 @@ async def test_the_service_keeps_its_feed_in_postgresql(
         async def stored() -> list[tuple[str, ...]]:
             async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
                 cursor = await conn.execute(
-                    "SELECT title, event_id FROM notifications WHERE user_id = %s", (user_id,)
+                    "SELECT title, event_id FROM notification.notifications WHERE user_id = %s",
+                    (user_id,),
                 )
                 return list(await cursor.fetchall())
 

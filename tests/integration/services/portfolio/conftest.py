@@ -30,7 +30,7 @@ def sqlite_path(tmp_path: Path) -> Path:
 
 @pytest_asyncio.fixture
 async def db(database_url: str | None, sqlite_path: Path) -> AsyncIterator[Database]:
-    database = open_database(database_url, sqlite_path, name="portfolio-test")
+    database = open_database(database_url, sqlite_path, name="portfolio")
     try:
         await migrate_store(database)
         yield database

@@ -105,7 +105,7 @@ async def test_two_instances_never_reserve_more_than_the_cash(
     db: Database, database_url: str | None, sqlite_path: Path
 ) -> None:
     portfolio_id = await _open(db, "100")
-    other = open_database(database_url, sqlite_path, name="portfolio-other")
+    other = open_database(database_url, sqlite_path, name="portfolio")
     try:
         ledgers = [Ledger(db), Ledger(other)]
 
@@ -131,7 +131,7 @@ async def test_two_instances_settling_the_same_trade_apply_it_once(
 ) -> None:
     portfolio_id = await _open(db, "1000")
     trade = _trade(portfolio_id, str(uuid.uuid4()), "1", "10", Side.BUY)
-    other = open_database(database_url, sqlite_path, name="portfolio-other")
+    other = open_database(database_url, sqlite_path, name="portfolio")
     try:
         ledgers = [Ledger(db), Ledger(other)]
         settled = await asyncio.gather(

@@ -42,7 +42,7 @@ async def test_vanishing_callers_leave_the_store_usable(
     database_url: str | None,
     sqlite_path: Path,
 ) -> None:
-    other = open_database(database_url, sqlite_path, name="portfolio-other")
+    other = open_database(database_url, sqlite_path, name="portfolio")
     try:
         await vanishing_callers(running, other)
     finally:

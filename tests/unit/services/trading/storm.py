@@ -26,7 +26,7 @@ from services.trading.models import RiskLimits
 from services.trading.store import TradingStore
 
 async def main(url: str, path: str, order_id: str) -> None:
-    store = TradingStore(open_database(url or None, Path(path), name="other"))
+    store = TradingStore(open_database(url or None, Path(path), name="trading"))
     try:
         await store.put_limits(RiskLimits(user_id=str(uuid.uuid4()), updated_at=1.0))
         assert await store.get_order(order_id) is not None
