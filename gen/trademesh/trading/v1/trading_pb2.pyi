@@ -387,7 +387,7 @@ class PlaceOrderResponse(_message.Message):
     ORDER_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def order(self) -> Global___Order:
-        """The accepted order, usually still PENDING."""
+        """The accepted order: OPEN, or PENDING while its cash reservation is still being made."""
 
     def __init__(
         self,

@@ -84,9 +84,11 @@ class TradingServiceServicer:
     """
 
     def PlaceOrder(self, request, context):
-        """PlaceOrder accepts a market or limit order for one of the caller's portfolios and
-        answers at once with the order in PENDING; risk checks, cash reservation and execution
-        follow asynchronously and are reported by StreamOrderUpdates. Retry-safe: placing an
+        """PlaceOrder accepts a market or limit order for one of the caller's portfolios. Risk
+        checks and the cash reservation run before it answers: a refusal is FAILED_PRECONDITION
+        with the reason (the order is kept as REJECTED). An accepted order comes back OPEN (or
+        PENDING if portfolio did not answer in time, in which case the order carries on in the
+        background); execution follows and is reported by StreamOrderUpdates. Retry-safe: placing an
         order with a `client_order_id` the caller already used returns the existing order
         instead of placing another (ALREADY_EXISTS if the other fields differ).
         """

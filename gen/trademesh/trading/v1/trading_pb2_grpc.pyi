@@ -36,9 +36,11 @@ class TradingServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> TradingServiceAsyncStub: ...
     PlaceOrder: _grpc.UnaryUnaryMultiCallable[_trading_pb2.PlaceOrderRequest, _trading_pb2.PlaceOrderResponse]
-    """PlaceOrder accepts a market or limit order for one of the caller's portfolios and
-    answers at once with the order in PENDING; risk checks, cash reservation and execution
-    follow asynchronously and are reported by StreamOrderUpdates. Retry-safe: placing an
+    """PlaceOrder accepts a market or limit order for one of the caller's portfolios. Risk
+    checks and the cash reservation run before it answers: a refusal is FAILED_PRECONDITION
+    with the reason (the order is kept as REJECTED). An accepted order comes back OPEN (or
+    PENDING if portfolio did not answer in time, in which case the order carries on in the
+    background); execution follows and is reported by StreamOrderUpdates. Retry-safe: placing an
     order with a `client_order_id` the caller already used returns the existing order
     instead of placing another (ALREADY_EXISTS if the other fields differ).
     """
@@ -74,9 +76,11 @@ class TradingServiceAsyncStub(TradingServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     PlaceOrder: _aio.UnaryUnaryMultiCallable[_trading_pb2.PlaceOrderRequest, _trading_pb2.PlaceOrderResponse]  # type: ignore[assignment]
-    """PlaceOrder accepts a market or limit order for one of the caller's portfolios and
-    answers at once with the order in PENDING; risk checks, cash reservation and execution
-    follow asynchronously and are reported by StreamOrderUpdates. Retry-safe: placing an
+    """PlaceOrder accepts a market or limit order for one of the caller's portfolios. Risk
+    checks and the cash reservation run before it answers: a refusal is FAILED_PRECONDITION
+    with the reason (the order is kept as REJECTED). An accepted order comes back OPEN (or
+    PENDING if portfolio did not answer in time, in which case the order carries on in the
+    background); execution follows and is reported by StreamOrderUpdates. Retry-safe: placing an
     order with a `client_order_id` the caller already used returns the existing order
     instead of placing another (ALREADY_EXISTS if the other fields differ).
     """
@@ -115,9 +119,11 @@ class TradingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _trading_pb2.PlaceOrderRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_trading_pb2.PlaceOrderResponse, _abc.Awaitable[_trading_pb2.PlaceOrderResponse]]:
-        """PlaceOrder accepts a market or limit order for one of the caller's portfolios and
-        answers at once with the order in PENDING; risk checks, cash reservation and execution
-        follow asynchronously and are reported by StreamOrderUpdates. Retry-safe: placing an
+        """PlaceOrder accepts a market or limit order for one of the caller's portfolios. Risk
+        checks and the cash reservation run before it answers: a refusal is FAILED_PRECONDITION
+        with the reason (the order is kept as REJECTED). An accepted order comes back OPEN (or
+        PENDING if portfolio did not answer in time, in which case the order carries on in the
+        background); execution follows and is reported by StreamOrderUpdates. Retry-safe: placing an
         order with a `client_order_id` the caller already used returns the existing order
         instead of placing another (ALREADY_EXISTS if the other fields differ).
         """
