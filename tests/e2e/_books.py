@@ -30,8 +30,9 @@ async def store_rows(
 ) -> list[Row]:
     """Rows of a read-only query against `service`'s own store (SQLite file or PostgreSQL)."""
     url = platform.options.database_urls.get(service)
+    # Named as the service: on PostgreSQL the name selects the service's schema.
     db = open_database(
-        url, platform.workdir / f"{service}.sqlite3", name=f"{service}-reader", max_connections=1
+        url, platform.workdir / f"{service}.sqlite3", name=service, max_connections=1
     )
     try:
         async with db.transaction() as tx:
