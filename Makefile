@@ -18,7 +18,7 @@ help:
 	@echo "make test-unit   only the unit tests (quick loop)"
 	@echo "make gen         regenerate gen/ from proto/"
 	@echo "make proto-check buf lint, buf breaking against the previous commit, gen/ freshness"
-	@echo "make lint        ruff and mypy"
+	@echo "make lint        ruff check, ruff format --check, mypy strict"
 
 $(STAMP): pyproject.toml
 	@start=$$(date +%s); mkdir -p $(STATE); \
@@ -50,7 +50,7 @@ proto-check: provision
 	@$(BIN)/python -m mesh.codegen breaking
 	@$(BIN)/python -m mesh.codegen check
 
-test: provision proto-check
+test: provision proto-check lint
 	@$(BIN)/python -m pytest tests
 
 test-unit: $(STAMP)
@@ -59,8 +59,11 @@ test-unit: $(STAMP)
 test-integration: provision
 	@$(BIN)/python -m pytest tests/integration
 
+LINTED := mesh interceptors services tests $(wildcard edge bench)
+
 lint: $(STAMP)
-	@$(BIN)/ruff check mesh interceptors services tests
+	@$(BIN)/ruff check $(LINTED)
+	@$(BIN)/ruff format --check $(LINTED)
 	@$(BIN)/mypy
 
 clean:

@@ -13,10 +13,10 @@ from mesh.infra.components.service import MeshService
 from mesh.infra.config import InfraConfig
 from mesh.infra.errors import InfraError
 
-# The services `trademesh up` runs, in start order, each as `python -m services.<name>`. The
-# n-th (from 1) listens on grpc_base_port + n and serves metrics on metrics_base_port + n, so
-# operators can reach them without asking Consul.
-SERVICES: tuple[str, ...] = ("identity",)
+# The services `trademesh up` runs, in start order (each after the ones it calls), each as
+# `python -m services.<name>`. The n-th (from 1) listens on grpc_base_port + n and serves
+# metrics on metrics_base_port + n, so operators can reach them without asking Consul.
+SERVICES: tuple[str, ...] = ("identity", "marketdata", "portfolio", "trading", "notification")
 
 
 class InfraStack:
@@ -37,6 +37,7 @@ class InfraStack:
                     name,
                     config.consul,
                     config.state_dir,
+                    config.kafka,
                     config.services.grpc_base_port + n,
                     config.services.metrics_base_port + n,
                 )
@@ -50,6 +51,7 @@ class InfraStack:
                 f"unknown component(s) {sorted(unknown)}; known: {[c.name for c in every]}"
             )
         self.components = [c for c in every if not only or c.name in only]
+        self._width = max((len(c.name) for c in self.components), default=0)
 
     def get(self, name: str) -> Component:
         for component in self.components:
@@ -64,9 +66,9 @@ class InfraStack:
             for component in self.components:
                 if await component.start():
                     started.append(component)
-                    say(f"✓ {component.name:<9} started   {component.address}")
+                    say(f"✓ {component.name:<{self._width}} started   {component.address}")
                 else:
-                    say(f"✓ {component.name:<9} running   {component.address}")
+                    say(f"✓ {component.name:<{self._width}} running   {component.address}")
         except BaseException:
             for component in reversed(started):
                 await component.stop()
@@ -75,7 +77,7 @@ class InfraStack:
     async def stop(self, say: Callable[[str], None] = print) -> None:
         for component in reversed(self.components):
             was_running = await component.stop()
-            say(f"✓ {component.name:<9} {'stopped' if was_running else 'not running'}")
+            say(f"✓ {component.name:<{self._width}} {'stopped' if was_running else 'not running'}")
 
     async def status(self) -> list[Status]:
         return [await c.status() for c in self.components]

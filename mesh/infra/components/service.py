@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mesh.discovery import ConsulClient, ConsulError, Instance
 from mesh.infra.components.base import Component, NotReady
-from mesh.infra.config import ConsulConfig
+from mesh.infra.config import ConsulConfig, KafkaConfig
 from mesh.infra.process import ProcessSpec
 
 
@@ -16,13 +16,20 @@ class MeshService(Component):
     start_timeout_seconds = 60.0
 
     def __init__(
-        self, name: str, consul: ConsulConfig, state_dir: Path, port: int = 0, metrics_port: int = 0
+        self,
+        name: str,
+        consul: ConsulConfig,
+        state_dir: Path,
+        kafka: KafkaConfig | None = None,
+        port: int = 0,
+        metrics_port: int = 0,
     ) -> None:
         super().__init__()
         self.name = name
         self.port = port
         self.metrics_port = metrics_port
         self.consul = consul
+        self.kafka = kafka or KafkaConfig()
         self.state_dir = state_dir
         self.dir = state_dir / "services"
         self._instance: Instance | None = None
@@ -39,6 +46,7 @@ class MeshService(Component):
             "TRADEMESH_CLIENT_CONSUL_ADDRESS": self.consul.http_address,
             "TRADEMESH_SERVER_PORT": str(self.port),
             "TRADEMESH_SERVER_METRICS_PORT": str(self.metrics_port),
+            "TRADEMESH_EVENTS_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
         }
         return ProcessSpec(
             name=self.name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -124,7 +125,7 @@ async def test_up_starts_identity_registered_in_consul_and_down_stops_it(tmp_pat
     try:
         code, out = await _cli(env, "up", "--only", "consul,identity")
         assert code == 0, out
-        assert f"identity  started   127.0.0.1:{grpc_port}" in out
+        assert re.search(rf"identity +started +127\.0\.0\.1:{grpc_port}\b", out), out
 
         code, out = await _cli(env, "status", "--only", "consul,identity")
         assert code == 0, out
@@ -137,5 +138,5 @@ async def test_up_starts_identity_registered_in_consul_and_down_stops_it(tmp_pat
     finally:
         code, out = await _cli(env, "down", "--only", "consul,identity")
     assert code == 0, out
-    assert "identity  stopped" in out
+    assert re.search(r"identity +stopped", out), out
     assert (tmp_path / "services" / "identity.log").read_text().count("shutting down") == 1
