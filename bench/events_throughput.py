@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 import uuid
 from decimal import Decimal
@@ -24,6 +23,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from trademesh.common.v1 import types_pb2
 from trademesh.trading.v1 import events_pb2, trading_pb2
 
+from bench._workdir import scratch
 from mesh.events import TRADES, enqueue
 from mesh.store import Database, open_database
 from tests.e2e._platform import Platform, PlatformOptions, own_infra, running_platform
@@ -85,13 +85,13 @@ async def one_run(
 
 
 async def bench(events: int, portfolios: int, runs: int, timeout: float) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="trademesh-bench-"))
     options = PlatformOptions(services=("identity", "marketdata", "portfolio", "trading"))
-    print(f"starting Consul, Kafka and four services under {workdir} ...", flush=True)
-    async with own_infra(workdir / "infra") as infra:
-        async with running_platform(
-            infra.consul, infra.kafka.address, workdir, options
-        ) as platform:
+    with scratch() as workdir:
+        print(f"starting Consul, Kafka and four services under {workdir} ...", flush=True)
+        async with (
+            own_infra(workdir / "infra") as infra,
+            running_platform(infra.consul, infra.kafka.address, workdir, options) as platform,
+        ):
             await measure(platform, workdir, events, portfolios, runs, timeout)
 
 

@@ -15,12 +15,11 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from trademesh.portfolio.v1 import events_pb2 as portfolio_events
 
+from bench._workdir import scratch
 from mesh.events import PORTFOLIO_UPDATES, Consumer, Delivery, EventsConfig
 from tests.e2e._platform import Platform, own_infra, running_platform
 from tests.e2e._users import new_trader, place
@@ -94,10 +93,12 @@ async def measure(platform: Platform, orders: int, timeout: float) -> None:
 
 
 async def bench(orders: int, timeout: float) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="trademesh-bench-"))
-    print(f"starting Consul, Kafka and the five services under {workdir} ...", flush=True)
-    async with own_infra(workdir / "infra") as infra:
-        async with running_platform(infra.consul, infra.kafka.address, workdir) as platform:
+    with scratch() as workdir:
+        print(f"starting Consul, Kafka and the five services under {workdir} ...", flush=True)
+        async with (
+            own_infra(workdir / "infra") as infra,
+            running_platform(infra.consul, infra.kafka.address, workdir) as platform,
+        ):
             await measure(platform, orders, timeout)
 
 
