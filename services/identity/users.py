@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from mesh import paging
 from mesh.context import Principal
 from mesh.errors import (
     AlreadyExists,
@@ -168,13 +169,11 @@ class UserService:
         caller = await self._sessions.authenticate(principal)
         if not caller.is_admin:
             raise PermissionDenied("only admins may list users", reason="ADMIN_ONLY")
-        if page_size < 0:
-            raise _invalid("page_size", "must not be negative")
-        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        size = paging.page_size(page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
         try:
             return await self._store.list_users(page_size=size, page_token=page_token, role=role)
         except InvalidPageToken as exc:
-            raise _invalid("page_token", str(exc)) from None
+            raise paging.invalid_argument(exc) from None
 
     async def ensure_admin(self, *, email: str, password: str, display_name: str) -> UserRecord:
         """Create the configured first admin unless a user with that email exists. Idempotent.

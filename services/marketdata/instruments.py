@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
-import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mesh import paging
 from mesh.errors import FieldViolation, InvalidArgument, NotFound
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 1000
+_PAGE_TOKENS = paging.KeysetTokens((int,))  # (offset,) into the ranked matches of a query
 
 
 class AssetClass(enum.StrEnum):
@@ -127,12 +125,10 @@ class Universe:
         needle = query.strip().casefold()
         if not needle:
             raise _invalid("query", "must contain a non-blank character")
-        if page_size < 0:
-            raise _invalid("page_size", "must not be negative")
-        if page_size > MAX_PAGE_SIZE:
-            raise _invalid("page_size", f"must be at most {MAX_PAGE_SIZE}")
-        size = page_size or DEFAULT_PAGE_SIZE
-        offset = _decode_token(page_token, needle) if page_token else 0
+        size = paging.page_size(
+            page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE, refuse_over=True
+        )
+        offset = _decode_token(page_token, needle)
         ranked = sorted(
             (
                 (rank, instrument.symbol, instrument)
@@ -160,25 +156,16 @@ def _rank(instrument: Instrument, needle: str) -> int | None:
     return None
 
 
-def _fingerprint(needle: str) -> str:
-    return hashlib.sha256(needle.encode()).hexdigest()[:16]
-
-
 def _encode_token(needle: str, offset: int) -> str:
-    raw = json.dumps({"q": _fingerprint(needle), "o": offset}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return _PAGE_TOKENS.encode((offset,), {"query": needle})
 
 
 def _decode_token(token: str, needle: str) -> int:
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        offset = data["o"]
-        fingerprint = data["q"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise _invalid("page_token", "is not a token this service issued") from None
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise _invalid("page_token", "is not a token this service issued")
-    if fingerprint != _fingerprint(needle):
-        raise _invalid("page_token", "belongs to a different query")
+        key = _PAGE_TOKENS.decode(token, {"query": needle})
+    except paging.InvalidPageToken as exc:
+        raise paging.invalid_argument(exc) from None
+    offset: int = 0 if key is None else key[0]
+    if offset < 0:
+        raise paging.invalid_argument(paging.InvalidPageToken("page token is not valid"))
     return offset

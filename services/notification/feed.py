@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+from mesh import paging as mesh_paging
 from mesh.context import Principal
 from mesh.errors import FieldViolation, InvalidArgument, NotFound, Unauthenticated
 from services.notification import paging
@@ -67,12 +68,13 @@ class Feed:
     ) -> Page:
         """One page of the caller's notifications, newest first."""
         user_id = _user(principal)
-        if not 0 <= page_size <= MAX_PAGE_SIZE:
-            raise _invalid("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
-        after = paging.decode(page_token, unread_only=unread_only) if page_token else None
+        size = mesh_paging.page_size(
+            page_size, default=self._default_page_size, maximum=MAX_PAGE_SIZE, refuse_over=True
+        )
+        after = paging.decode(page_token, unread_only=unread_only)
         listing = await self._store.list(
             user_id,
-            limit=page_size or self._default_page_size,
+            limit=size,
             unread_only=unread_only,
             after=after,
         )

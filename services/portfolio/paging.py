@@ -1,55 +1,21 @@
-"""Opaque page tokens: the last key of a page, bound to the listing it came from."""
+"""Page tokens of portfolio's listings: a user's portfolios and a portfolio's positions."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+from collections.abc import Mapping
 from typing import Any
 
-from mesh.errors import FieldViolation, InvalidArgument
+from mesh import paging
 
-_VERSION = 1
-FIELD = "page_token"
-
-
-def _invalid(description: str) -> InvalidArgument:
-    return InvalidArgument(f"{FIELD}: {description}", [FieldViolation(FIELD, description)])
+PORTFOLIOS = paging.KeysetTokens((float, str))  # (created_at, portfolio_id), per user
+POSITIONS = paging.KeysetTokens((str,))  # (symbol,), per portfolio
 
 
-def invalid() -> InvalidArgument:
-    return _invalid("is not a page token of this listing")
-
-
-def encode(scope: str, key: list[Any]) -> str:
-    raw = json.dumps({"v": _VERSION, "s": scope, "k": key}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def decode(token: str, scope: str) -> list[Any] | None:
-    """The key in `token` (None for an empty token); INVALID_ARGUMENT when it is garbled or
-    belongs to another listing."""
-    if not token:
-        return None
+def decode(
+    tokens: paging.KeysetTokens, token: str, scope: Mapping[str, object]
+) -> tuple[Any, ...] | None:
+    """The key in `token`, None for ""; INVALID_ARGUMENT when garbled or of another listing."""
     try:
-        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, UnicodeError):
-        raise _invalid("is not a page token of this listing") from None
-    if (
-        not isinstance(payload, dict)
-        or payload.get("v") != _VERSION
-        or not isinstance(payload.get("k"), list)
-    ):
-        raise _invalid("is not a page token of this listing")
-    if payload.get("s") != scope:
-        raise _invalid("belongs to another listing")
-    key: list[Any] = payload["k"]
-    return key
-
-
-def page_size(requested: int, default: int, maximum: int = 1000) -> int:
-    if requested < 0:
-        raise InvalidArgument(
-            "page_size: must not be negative", [FieldViolation("page_size", "must be >= 0")]
-        )
-    return default if requested == 0 else min(requested, maximum)
+        return tokens.decode(token, scope)
+    except paging.InvalidPageToken as exc:
+        raise paging.invalid_argument(exc) from None

@@ -12,6 +12,7 @@ import grpc
 from trademesh.portfolio.v1 import portfolio_pb2, portfolio_pb2_grpc
 
 from mesh import context as call_context
+from mesh import paging as mesh_paging
 from mesh.context import Principal
 from mesh.store import Database
 from services.portfolio import convert, export, money, paging, performance, valuation
@@ -85,19 +86,16 @@ class PortfolioServicer(portfolio_pb2_grpc.PortfolioServiceServicer):
         self, request: pb.ListPortfoliosRequest, context: ServicerContext
     ) -> pb.ListPortfoliosResponse:
         caller = _caller()
-        size = paging.page_size(request.page_size, PORTFOLIOS_PAGE)
-        key = paging.decode(request.page_token, caller.user_id)
-        after: tuple[float, str] | None = None
-        if key is not None:
-            if len(key) != 2 or not isinstance(key[0], int | float) or not isinstance(key[1], str):
-                raise paging.invalid()
-            after = (float(key[0]), key[1])
+        size = mesh_paging.page_size(request.page_size, default=PORTFOLIOS_PAGE)
+        scope = {"user_id": caller.user_id}
+        key = paging.decode(paging.PORTFOLIOS, request.page_token, scope)
+        after = None if key is None else (key[0], key[1])
         async with self._db.transaction() as tx:
             rows = await queries.user_portfolios(tx, caller.user_id, after=after, limit=size + 1)
         page, more = rows[:size], len(rows) > size
         token = ""
         if more:
-            token = paging.encode(caller.user_id, [page[-1].created_at, page[-1].portfolio_id])
+            token = paging.PORTFOLIOS.encode((page[-1].created_at, page[-1].portfolio_id), scope)
         return pb.ListPortfoliosResponse(
             portfolios=[convert.portfolio_message(r) for r in page], next_page_token=token
         )
@@ -126,10 +124,9 @@ class PortfolioServicer(portfolio_pb2_grpc.PortfolioServiceServicer):
         self, request: pb.ListPositionsRequest, context: ServicerContext
     ) -> pb.ListPositionsResponse:
         caller = _caller()
-        size = paging.page_size(request.page_size, POSITIONS_PAGE)
-        key = paging.decode(request.page_token, request.portfolio_id)
-        if key is not None and (len(key) != 1 or not isinstance(key[0], str)):
-            raise paging.invalid()
+        size = mesh_paging.page_size(request.page_size, default=POSITIONS_PAGE)
+        scope = {"portfolio_id": request.portfolio_id}
+        key = paging.decode(paging.POSITIONS, request.page_token, scope)
         async with self._db.transaction() as tx:
             record = visible(
                 caller, await queries.portfolio(tx, request.portfolio_id), request.portfolio_id
@@ -141,7 +138,7 @@ class PortfolioServicer(portfolio_pb2_grpc.PortfolioServiceServicer):
         prices = await self._quotes.prices([p.symbol for p in page])
         return pb.ListPositionsResponse(
             positions=valuation.positions(page, record.base_currency, prices),
-            next_page_token=paging.encode(request.portfolio_id, [page[-1].symbol]) if more else "",
+            next_page_token=paging.POSITIONS.encode((page[-1].symbol,), scope) if more else "",
         )
 
     async def GetPerformance(

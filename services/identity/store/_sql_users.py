@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mesh.paging import KeysetTokens
 from mesh.store import Row, Transaction
-from services.identity.store import _paging
 from services.identity.store.records import (
     Role,
     UserChanges,
@@ -18,6 +18,7 @@ _COLUMNS = (
     "u.user_id, u.email, u.display_name, u.status, u.password_hash, "
     "u.created_at, u.updated_at, u.deleted_at"
 )
+_PAGE_TOKENS = KeysetTokens((float, str))  # (created_at, user_id), oldest first
 _HAS_ROLE = "EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.user_id AND r.role = ?)"
 
 
@@ -119,10 +120,11 @@ async def page(tx: Transaction, *, page_size: int, page_token: str, role: Role |
     if role is not None:
         where.append(_HAS_ROLE)
         params.append(role_name)
-    if page_token:
-        cursor = _paging.decode(page_token, role=role_name)
+    after = _PAGE_TOKENS.decode(page_token, {"role": role_name})
+    if after is not None:
+        created_at, user_id = after
         where.append("(u.created_at > ? OR (u.created_at = ? AND u.user_id > ?))")
-        params.extend((cursor.created_at, cursor.created_at, cursor.user_id))
+        params.extend((created_at, created_at, user_id))
     params.append(page_size + 1)
     rows = await tx.fetchall(
         f"SELECT {_COLUMNS} FROM users u WHERE {' AND '.join(where)} "
@@ -133,9 +135,7 @@ async def page(tx: Transaction, *, page_size: int, page_token: str, role: Role |
     next_token = ""
     if len(rows) > page_size:
         last = users[-1]
-        next_token = _paging.encode(
-            _paging.Cursor(created_at=last.created_at, user_id=last.user_id, role=role_name)
-        )
+        next_token = _PAGE_TOKENS.encode((last.created_at, last.user_id), {"role": role_name})
     return UserPage(users=tuple(users), next_page_token=next_token)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mesh.paging import InvalidPageToken
 from mesh.store import StoreError, UnsupportedDatabase
 
 __all__ = [
@@ -19,7 +20,3 @@ class DuplicateEmail(StoreError):
 
 class KeyRingConflict(StoreError):
     """The stored key ring changed since it was read (another instance saved first)."""
-
-
-class InvalidPageToken(StoreError, ValueError):
-    """A page token was not produced by this store or belongs to a different query."""

@@ -198,17 +198,17 @@ class TradingStore:
     async def list_orders(
         self, where: OrderFilter, *, page_size: int, page_token: str
     ) -> Page[Order]:
-        fingerprint = paging.fingerprint(
-            "orders",
-            where.user_id,
-            where.portfolio_id,
-            where.symbol,
-            sorted(where.statuses),
-            where.side,
-            where.created_from,
-            where.created_to,
-        )
-        cursor = paging.decode(page_token, fingerprint)
+        scope = {
+            "user_id": where.user_id,
+            "portfolio_id": where.portfolio_id,
+            "symbol": where.symbol,
+            "statuses": sorted(str(status) for status in where.statuses),
+            "side": None if where.side is None else str(where.side),
+            "created_from": where.created_from,
+            "created_to": where.created_to,
+        }
+        size = paging.page_size(page_size)
+        cursor = paging.decode(page_token, scope)
         clauses: list[str] = []
         params: list[object] = []
         for column, value in (
@@ -231,8 +231,7 @@ class TradingStore:
             params.append(where.created_to)
         if cursor is not None:
             clauses.append("(created_at < ? OR (created_at = ? AND order_id < ?))")
-            params.extend((cursor.at, cursor.at, cursor.row_id))
-        size = paging.page_size(page_size)
+            params.extend((cursor[0], cursor[0], cursor[1]))
         async with self.db.transaction() as tx:
             rows = await tx.fetchall(
                 f"SELECT {ORDER_COLUMNS} FROM orders{_where(clauses)} "
@@ -243,7 +242,7 @@ class TradingStore:
         token = ""
         if len(rows) > size:
             last = orders[-1]
-            token = paging.encode(paging.Cursor(last.created_at, last.order_id), fingerprint)
+            token = paging.encode(last.created_at, last.order_id, scope)
         return Page(orders, token)
 
     async def working_orders(self, *, symbol: str | None = None) -> list[Order]:
@@ -297,16 +296,16 @@ class TradingStore:
     async def list_trades(
         self, where: TradeFilter, *, page_size: int, page_token: str
     ) -> Page[Trade]:
-        fingerprint = paging.fingerprint(
-            "trades",
-            where.user_id,
-            where.portfolio_id,
-            where.order_id,
-            where.symbol,
-            where.executed_from,
-            where.executed_to,
-        )
-        cursor = paging.decode(page_token, fingerprint)
+        scope = {
+            "user_id": where.user_id,
+            "portfolio_id": where.portfolio_id,
+            "order_id": where.order_id,
+            "symbol": where.symbol,
+            "executed_from": where.executed_from,
+            "executed_to": where.executed_to,
+        }
+        size = paging.page_size(page_size)
+        cursor = paging.decode(page_token, scope)
         clauses: list[str] = []
         params: list[object] = []
         for column, value in (
@@ -326,8 +325,7 @@ class TradingStore:
             params.append(where.executed_to)
         if cursor is not None:
             clauses.append("(executed_at < ? OR (executed_at = ? AND trade_id < ?))")
-            params.extend((cursor.at, cursor.at, cursor.row_id))
-        size = paging.page_size(page_size)
+            params.extend((cursor[0], cursor[0], cursor[1]))
         async with self.db.transaction() as tx:
             rows = await tx.fetchall(
                 f"SELECT {TRADE_COLUMNS} FROM trades{_where(clauses)} "
@@ -338,7 +336,7 @@ class TradingStore:
         token = ""
         if len(rows) > size:
             last = trades[-1]
-            token = paging.encode(paging.Cursor(last.executed_at, last.trade_id), fingerprint)
+            token = paging.encode(last.executed_at, last.trade_id, scope)
         return Page(trades, token)
 
     # -- risk limits --
