@@ -28,6 +28,7 @@ from trademesh.portfolio.v1 import events_pb2 as portfolio_events
 from trademesh.trading.v1 import events_pb2 as trading_events
 from trademesh.trading.v1 import trading_pb2
 
+from mesh.money import from_money
 from services.notification.models import Kind, Notification
 
 # Notification ids are UUIDv5 of the event id in this namespace.
@@ -140,7 +141,7 @@ def decimal_text(text: str, *, min_places: int = 0) -> str:
 
 
 def money_text(money: money_pb2.Money) -> str:
-    amount = Decimal(money.units) + Decimal(money.nanos).scaleb(-9)
+    amount = from_money(money)
     return f"{decimal_text(str(amount), min_places=2)} {money.currency_code}".strip()
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from mesh.config import ConfigError, env_key
+from mesh.money import parse_decimal
 from mesh.store import default_sqlite_path, load_service_config
-from services.trading.money import parse_decimal
 
 SECTION = "trading"
 SOURCES = ("kafka", "local")

@@ -6,6 +6,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from trademesh.common.v1 import types_pb2
 from trademesh.trading.v1 import trading_pb2
 
+from mesh.money import text, to_money
 from services.trading.models import (
     Order,
     OrderStatus,
@@ -15,7 +16,6 @@ from services.trading.models import (
     TimeInForce,
     Trade,
 )
-from services.trading.money import text, to_money
 
 STATUSES: dict[OrderStatus, trading_pb2.OrderStatus.ValueType] = {
     OrderStatus.PENDING: trading_pb2.ORDER_STATUS_PENDING,

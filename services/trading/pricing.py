@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
+from mesh.money import cents
 from services.trading.models import Order, OrderType, Side, TimeInForce, Trade
-from services.trading.money import cents
 from services.trading.risk import Fees
 from services.trading.upstreams import Price
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from mesh.errors import FailedPrecondition
+from mesh.money import cents, cents_up, text
 from services.trading.models import OrderRequest, OrderType, RiskLimits, Side
-from services.trading.money import cents, cents_up, text
 from services.trading.store import Activity
 from services.trading.upstreams import Instrument, Price
 

@@ -18,9 +18,9 @@ from trademesh.trading.v1 import trading_pb2, trading_pb2_grpc
 from mesh import context as call_context
 from mesh.context import Principal
 from mesh.errors import FieldViolation, InvalidArgument, Unauthenticated
+from mesh.money import InvalidAmount, from_money, parse_decimal
 from services.trading import convert
 from services.trading.models import OrderRequest, OrderType, RiskLimits
-from services.trading.money import from_money, parse_decimal
 from services.trading.orders import Orders
 from services.trading.store import OrderFilter, TradeFilter
 from services.trading.updates import OrderUpdates
@@ -52,7 +52,10 @@ def _positive(field: str, raw: str) -> Decimal:
 def _money_limit(field: str, message: money_pb2.Money, has: bool) -> Decimal | None:
     if not has:
         return None
-    value = from_money(message)
+    try:
+        value = from_money(message)
+    except InvalidAmount as exc:
+        raise _invalid(field, str(exc)) from None
     if value < 0:
         raise _invalid(field, "must not be negative")
     return value

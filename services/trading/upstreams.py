@@ -21,7 +21,7 @@ from trademesh.marketdata.v1 import marketdata_pb2, marketdata_pb2_grpc
 from trademesh.portfolio.v1 import portfolio_pb2, portfolio_pb2_grpc
 
 from interceptors import status_details
-from services.trading.money import parse_decimal, to_money
+from mesh.money import parse_decimal, to_money
 
 ChannelSource = Callable[[], Awaitable[Any]]
 """Returns the channel (a mesh `BalancedChannel` or a `grpc.aio.Channel`) to call through."""

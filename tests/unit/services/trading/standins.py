@@ -20,7 +20,7 @@ from trademesh.portfolio.v1 import portfolio_pb2, portfolio_pb2_grpc
 
 from mesh import context as call_context
 from mesh.errors import FailedPrecondition, NotFound, PermissionDenied
-from services.trading.money import from_money, text, to_money
+from mesh.money import from_money, text, to_money
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
