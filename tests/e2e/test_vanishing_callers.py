@@ -127,12 +127,13 @@ async def _serves_reads_and_writes(platform: Platform) -> None:
     )
     assert quote.quote.ask_price
     order = await place(platform, newcomer, "KO", "1")  # trading, and portfolio's reservation
+    books = await reconciled(platform, newcomer)  # the fill, and its settlement through Kafka
+    assert [o.status for o in books.orders] == [trading_pb2.ORDER_STATUS_FILLED], books.orders
     trading = await platform.stub("trading")
     got = await trading.GetOrder(
         trading_pb2.GetOrderRequest(order_id=order.order_id), metadata=newcomer.metadata
     )
     assert got.order.status == trading_pb2.ORDER_STATUS_FILLED, got.order
-    books = await reconciled(platform, newcomer)  # settlement through Kafka
     assert books.positions == {"KO": 1}
     notification = await platform.stub("notification")
     await notification.ListNotifications(
