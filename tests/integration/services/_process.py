@@ -1,5 +1,6 @@
 """Run a mesh service as production does (`python -m services.<name>`, mTLS, registered in the
-real Consul) and wait until its own instance passes its gRPC health check there."""
+real Consul) and wait until its own instance passes its gRPC health check there; or run one
+that is expected to stop by itself (bad configuration) and collect its exit code and output."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ class ServiceProcess:
 
 
 def service_env(consul: Consul, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a service process: this one's, pointed at `consul` and its state
+    directory, with quick health checks and drain, without DATABASE_URL, then `extra`."""
     env = {
         **os.environ,
         "TRADEMESH_STATE_DIR": str(consul.state_dir),
@@ -97,3 +100,33 @@ async def running_service(
             await service.stop()
         except TimeoutError:
             await service.stop(signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class Exited:
+    pid: int
+    code: int
+    output: str
+
+
+async def run_to_exit(
+    name: str, consul: Consul, env: Mapping[str, str] = {}, timeout: float = 60.0
+) -> Exited:
+    """Run `python -m services.<name>` until it exits by itself (a refused configuration) and
+    return its exit code and combined output."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        f"services.{name}",
+        env=service_env(consul, env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode is not None
+    return Exited(proc.pid, proc.returncode, out.decode())

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import signal
-import sys
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -31,61 +27,28 @@ from mesh.infra import Consul
 from mesh.infra.provision import tools
 from mesh.tls import TlsConfig, load_service_credentials
 from tests.conftest import eventually
+from tests.integration.services._process import ServiceProcess, run_to_exit, running_service
 
 PASSWORD = "correct horse battery staple"
 ADMIN = ("root@trademesh.test", "admin password of some length")
 
 
-@dataclass
-class IdentityProcess:
-    proc: asyncio.subprocess.Process
-    log_path: Path
-    tls_dir: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
-
-
 @pytest_asyncio.fixture(scope="module")
 async def identity(
     consul: Consul, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[IdentityProcess]:
+) -> AsyncIterator[ServiceProcess]:
     workdir = tmp_path_factory.mktemp("identity")
-    log_path = workdir / "identity.log"
     env = {
-        **os.environ,
-        "TRADEMESH_STATE_DIR": str(consul.state_dir),
-        "TRADEMESH_SERVER_CONSUL_ADDRESS": consul.address,
-        "TRADEMESH_SERVER_CHECK_INTERVAL_SECONDS": "0.5",
-        "TRADEMESH_SERVER_SHUTDOWN_DELAY_SECONDS": "1",
         "TRADEMESH_IDENTITY_SQLITE_PATH": str(workdir / "identity.db"),
         "TRADEMESH_IDENTITY_ADMIN_EMAIL": ADMIN[0],
         "TRADEMESH_IDENTITY_ADMIN_PASSWORD": ADMIN[1],
     }
-    env.pop("DATABASE_URL", None)
-    with log_path.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.identity", env=env, stdout=log, stderr=log
-        )
-    running = IdentityProcess(proc, log_path, consul.state_dir / "tls")
-    try:
-        async with ConsulClient(consul.address) as client:
-
-            async def registered() -> bool:
-                assert proc.returncode is None, f"identity exited:\n{running.log()}"
-                _, instances = await client.healthy("identity")
-                return any(i.meta.get("pid") == str(proc.pid) for i in instances)
-
-            await eventually(registered, timeout=60, what="identity passing in Consul")
+    async with running_service("identity", consul, workdir, env) as running:
         yield running
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.wait(), 30)
 
 
 @pytest_asyncio.fixture
-async def mesh(consul: Consul, identity: IdentityProcess) -> AsyncIterator[MeshClient]:
+async def mesh(consul: Consul, identity: ServiceProcess) -> AsyncIterator[MeshClient]:
     creds = load_service_credentials(TlsConfig(identity.tls_dir), "edge")
     client = MeshClient(ClientConfig(consul_address=consul.address), credentials=creds)
     async with client:
@@ -107,7 +70,7 @@ def _auth(token: str) -> tuple[tuple[str, str], ...]:
 
 
 async def test_register_login_refresh_logout_journey(
-    identity: IdentityProcess, mesh: MeshClient
+    identity: ServiceProcess, mesh: MeshClient
 ) -> None:
     stub = await _stub(mesh)
     email = "journey@example.com"
@@ -210,7 +173,7 @@ async def test_metrics_endpoint_counts_handled_calls(consul: Consul, mesh: MeshC
 
 
 async def test_grpcurl_lists_describes_and_logs_in_over_mtls(
-    identity: IdentityProcess, mesh: MeshClient
+    identity: ServiceProcess, mesh: MeshClient
 ) -> None:
     await mesh.connect("identity")
     (instance,) = mesh.instances("identity")
@@ -264,7 +227,7 @@ async def test_grpcurl_lists_describes_and_logs_in_over_mtls(
 
 
 async def test_correlation_id_travels_from_the_caller_into_identity_logs(
-    identity: IdentityProcess, mesh: MeshClient
+    identity: ServiceProcess, mesh: MeshClient
 ) -> None:
     stub = await _stub(mesh)
     correlation_id = f"cid-{uuid.uuid4().hex}"
@@ -289,35 +252,22 @@ async def test_correlation_id_travels_from_the_caller_into_identity_logs(
 async def test_bad_configuration_stops_start_up_naming_the_key(
     consul: Consul, tmp_path: Path, key: str, value: str
 ) -> None:
-    env = {
-        **os.environ,
-        "TRADEMESH_STATE_DIR": str(tmp_path),
-        "TRADEMESH_SERVER_CONSUL_ADDRESS": consul.address,
-        key: value,
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "services.identity",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    exited = await run_to_exit(
+        "identity", consul, {"TRADEMESH_STATE_DIR": str(tmp_path), key: value}
     )
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 2, out.decode()
-    assert key in out.decode()
+    assert exited.code == 2, exited.output
+    assert key in exited.output
     async with ConsulClient(consul.address) as client:
         _, instances = await client.healthy("identity")
-    assert not [i for i in instances if i.meta.get("pid") == str(proc.pid)]
+    assert not [i for i in instances if i.meta.get("pid") == str(exited.pid)]
 
 
 async def test_sigterm_deregisters_and_exits_cleanly(
-    consul: Consul, identity: IdentityProcess, mesh: MeshClient
+    consul: Consul, identity: ServiceProcess, mesh: MeshClient
 ) -> None:
     await mesh.connect("identity")
     (instance,) = mesh.instances("identity")
-    identity.proc.send_signal(signal.SIGTERM)
-    assert await asyncio.wait_for(identity.proc.wait(), 30) == 0, identity.log()
+    assert await identity.stop() == 0, identity.log()
     async with ConsulClient(consul.address) as client:
         assert await client.check_status(instance.instance_id) is None
     assert "identity: signal received, shutting down" in identity.log()

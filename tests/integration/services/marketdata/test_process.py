@@ -10,7 +10,6 @@ import json
 import re
 import signal
 import socket
-import sys
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +35,8 @@ from tests.conftest import eventually
 from tests.integration.services._process import (
     ServiceProcess,
     launch,
+    run_to_exit,
     running_service,
-    service_env,
 )
 
 ADMIN = ("root@marketdata.test", "admin password of some length")
@@ -377,14 +376,6 @@ async def test_with_kafka_unreachable_the_feed_and_streams_go_on(
 async def test_bad_configuration_stops_start_up_naming_the_key(
     consul: Consul, kafka: Kafka, tmp_path: Path, key: str, value: str
 ) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "services.marketdata",
-        env=service_env(consul, {**marketdata_env(kafka), key: value}),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 2, out.decode()
-    assert key in out.decode()
+    exited = await run_to_exit("marketdata", consul, {**marketdata_env(kafka), key: value})
+    assert exited.code == 2, exited.output
+    assert key in exited.output

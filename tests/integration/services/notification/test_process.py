@@ -5,9 +5,6 @@ the real Kafka, called through the mesh client."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +25,7 @@ from mesh.events import EventsConfig, Producer, topic_named
 from mesh.infra import Consul, Kafka
 from mesh.tls import TlsConfig, load_service_credentials
 from tests.conftest import eventually
+from tests.integration.services._process import ServiceProcess, launch, run_to_exit
 from tests.unit.services.notification import events
 from tests.unit.services.notification.conftest import Inbox
 
@@ -37,52 +35,9 @@ UNARY_DEFAULT_DEADLINE_SECONDS = ClientConfig().default_timeout_seconds
 
 
 @dataclass
-class Process:
-    name: str
-    proc: asyncio.subprocess.Process
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
-
-
-async def _start(name: str, consul: Consul, workdir: Path, env: dict[str, str]) -> Process:
-    log_path = workdir / f"{name}.log"
-    full = {
-        **os.environ,
-        "TRADEMESH_STATE_DIR": str(consul.state_dir),
-        "TRADEMESH_SERVER_CONSUL_ADDRESS": consul.address,
-        "TRADEMESH_SERVER_CHECK_INTERVAL_SECONDS": "0.5",
-        "TRADEMESH_SERVER_SHUTDOWN_DELAY_SECONDS": "0.5",
-        **env,
-    }
-    full.pop("DATABASE_URL", None)
-    with log_path.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", f"services.{name}", env=full, stdout=log, stderr=log
-        )
-    running = Process(name, proc, log_path)
-    async with ConsulClient(consul.address) as client:
-
-        async def registered() -> bool:
-            assert proc.returncode is None, f"{name} exited:\n{running.log()}"
-            _, instances = await client.healthy(name)
-            return any(i.meta.get("pid") == str(proc.pid) for i in instances)
-
-        await eventually(registered, timeout=TIMEOUT, what=f"{name} passing in Consul")
-    return running
-
-
-async def _stop(process: Process) -> int:
-    if process.proc.returncode is None:
-        process.proc.send_signal(signal.SIGTERM)
-    return await asyncio.wait_for(process.proc.wait(), 30)
-
-
-@dataclass
 class Stack:
-    identity: Process
-    notification: Process
+    identity: ServiceProcess
+    notification: ServiceProcess
     mesh: MeshClient
     producer: Producer
     tls_dir: Path
@@ -93,7 +48,7 @@ async def stack(
     consul: Consul, kafka: Kafka, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
     workdir = tmp_path_factory.mktemp("notification-process")
-    identity = await _start(
+    identity = await launch(
         "identity",
         consul,
         workdir,
@@ -105,7 +60,7 @@ async def stack(
         },
     )
     try:
-        notification = await _start(
+        notification = await launch(
             "notification",
             consul,
             workdir,
@@ -122,9 +77,9 @@ async def stack(
             async with mesh, Producer(config, source="notification-e2e") as producer:
                 yield Stack(identity, notification, mesh, producer, tls_dir)
         finally:
-            await _stop(notification)
+            await notification.stop()
     finally:
-        await _stop(identity)
+        await identity.stop()
 
 
 @dataclass
@@ -242,7 +197,7 @@ async def test_another_users_token_sees_none_of_this_feed(stack: Stack) -> None:
 async def test_sigterm_deregisters_and_exits_cleanly(stack: Stack, consul: Consul) -> None:
     await stack.mesh.connect("notification")
     (instance,) = stack.mesh.instances("notification")
-    assert await _stop(stack.notification) == 0, stack.notification.log()[-4000:]
+    assert await stack.notification.stop() == 0, stack.notification.log()[-4000:]
     async with ConsulClient(consul.address) as client:
         assert await client.check_status(instance.instance_id) is None
     assert "notification: signal received, shutting down" in stack.notification.log()
@@ -260,22 +215,11 @@ async def test_bad_configuration_stops_start_up_naming_the_key(
     consul: Consul, tmp_path: Path, key: str, value: str
 ) -> None:
     env = {
-        **os.environ,
         "TRADEMESH_STATE_DIR": str(tmp_path),
-        "TRADEMESH_SERVER_CONSUL_ADDRESS": consul.address,
         "TRADEMESH_NOTIFICATION_SQLITE_PATH": str(tmp_path / "notification.db"),
         key: value,
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "services.notification",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    text = out.decode()
-    assert proc.returncode == 2, text
-    assert key in text, text
-    assert "db/feed" not in text  # a URL may carry a password: only its scheme is shown
+    exited = await run_to_exit("notification", consul, env)
+    assert exited.code == 2, exited.output
+    assert key in exited.output, exited.output
+    assert "db/feed" not in exited.output  # a URL may carry a password: only its scheme is shown

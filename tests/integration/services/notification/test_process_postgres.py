@@ -3,19 +3,15 @@ migrates the database, registers in Consul, and stores what it consumes from Kaf
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import sys
 import uuid
 from pathlib import Path
 
 import psycopg
 
-from mesh.discovery import ConsulClient
 from mesh.events import EventsConfig, Producer, topic_named
 from mesh.infra import Consul, Kafka
 from tests.conftest import eventually
+from tests.integration.services._process import launch
 from tests.unit.services.notification import events
 
 TIMEOUT = 60.0
@@ -24,37 +20,14 @@ TIMEOUT = 60.0
 async def test_the_service_keeps_its_feed_in_postgresql(
     consul: Consul, kafka: Kafka, postgres_url: str, tmp_path: Path
 ) -> None:
-    log_path = tmp_path / "notification.log"
     env = {
-        **os.environ,
-        "TRADEMESH_STATE_DIR": str(consul.state_dir),
-        "TRADEMESH_SERVER_CONSUL_ADDRESS": consul.address,
-        "TRADEMESH_SERVER_CHECK_INTERVAL_SECONDS": "0.5",
-        "TRADEMESH_SERVER_SHUTDOWN_DELAY_SECONDS": "0.5",
         "TRADEMESH_EVENTS_BOOTSTRAP_SERVERS": kafka.address,
         "DATABASE_URL": postgres_url,
         # Were SQLite used after all, it would be here, and the database would stay empty.
         "TRADEMESH_NOTIFICATION_SQLITE_PATH": str(tmp_path / "unused.db"),
     }
-    env.pop("TRADEMESH_NOTIFICATION_DATABASE_URL", None)
-    with log_path.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.notification", env=env, stdout=log, stderr=log
-        )
-
-    def output() -> str:
-        return log_path.read_text()[-4000:] if log_path.exists() else ""
-
+    notification = await launch("notification", consul, tmp_path, env, timeout=TIMEOUT)
     try:
-        async with ConsulClient(consul.address) as client:
-
-            async def registered() -> bool:
-                assert proc.returncode is None, f"notification exited:\n{output()}"
-                _, instances = await client.healthy("notification")
-                return any(i.meta.get("pid") == str(proc.pid) for i in instances)
-
-            await eventually(registered, timeout=TIMEOUT, what="notification passing in Consul")
-
         user_id = str(uuid.uuid4())
         trade = events.trade(user_id, symbol="PGSQL")
         config = EventsConfig(bootstrap_servers=kafka.address, client_id="notification-pg")
@@ -73,6 +46,4 @@ async def test_the_service_keeps_its_feed_in_postgresql(
         assert rows == [("Bought 10 PGSQL at 189.20", trade.event_id)]
         assert not (tmp_path / "unused.db").exists()
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 30) == 0, output()
+        assert await notification.stop() == 0, notification.log()[-4000:]

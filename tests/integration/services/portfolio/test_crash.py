@@ -19,8 +19,8 @@ from mesh.store import open_database
 from services.portfolio import Ledger
 from services.portfolio.store import migrate_store, snapshot
 from tests.conftest import eventually
+from tests.integration.services._process import launch
 from tests.integration.services.portfolio.test_kafka import trade_executed
-from tests.integration.services.portfolio.test_process import Process, _start
 
 TRADES_SENT = 150
 TIMEOUT = 120.0
@@ -75,7 +75,7 @@ async def test_sigkill_while_trades_flow_loses_and_doubles_nothing(
             announced[event.event_id] = event.trade_id
 
     reader = Consumer(events, f"reader-{uuid.uuid4().hex[:6]}", [PORTFOLIO_UPDATES], collect)
-    first: Process = await _start("portfolio", consul, tmp_path, env)
+    first = await launch("portfolio", consul, tmp_path, env)
     trades = [trade_executed(pid, quantity="1", price="3") for _ in range(TRADES_SENT)]
     async with reader, Producer(events, source="trading-crash") as producer:
 
@@ -89,15 +89,13 @@ async def test_sigkill_while_trades_flow_loses_and_doubles_nothing(
             return await _settled(path, pid) >= TRADES_SENT // 4
 
         await eventually(some_settled, timeout=TIMEOUT, what="a quarter of the trades settled")
-        first.proc.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(first.proc.wait(), 30)
+        await first.stop(signal.SIGKILL)
         await sending
         # A few trades delivered again for good measure.
         for trade in trades[:5]:
             await producer.send(TRADES, trade, key=pid)
 
-        (tmp_path / "second").mkdir()
-        second = await _start("portfolio", consul, tmp_path / "second", env)
+        second = await launch("portfolio", consul, tmp_path, env)
         try:
 
             async def all_settled() -> bool:
@@ -110,8 +108,7 @@ async def test_sigkill_while_trades_flow_loses_and_doubles_nothing(
 
             await eventually(all_announced, timeout=TIMEOUT, what="every settlement announced")
         finally:
-            second.proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(second.proc.wait(), 30)
+            await second.stop()
 
     db = open_database(None, path)
     try:

@@ -5,14 +5,10 @@ Kafka, called through the mesh client as the edge (users) and as trading (the sa
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -31,6 +27,7 @@ from mesh.events import TRADES, EventsConfig, Producer
 from mesh.infra import Consul, Kafka
 from mesh.tls import TlsConfig, load_service_credentials
 from tests.conftest import eventually
+from tests.integration.services._process import ServiceProcess, launch
 from tests.integration.services.portfolio.test_kafka import trade_executed
 
 ADMIN = ("root@portfolio.test", "admin password of some length")
@@ -39,52 +36,9 @@ TIMEOUT = 60.0
 
 
 @dataclass
-class Process:
-    name: str
-    proc: asyncio.subprocess.Process
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
-
-
-async def _start(name: str, consul: Consul, workdir: Path, env: dict[str, str]) -> Process:
-    log_path = workdir / f"{name}.log"
-    full = {
-        **os.environ,
-        "TRADEMESH_STATE_DIR": str(consul.state_dir),
-        "TRADEMESH_SERVER_CONSUL_ADDRESS": consul.address,
-        "TRADEMESH_SERVER_CHECK_INTERVAL_SECONDS": "0.5",
-        "TRADEMESH_SERVER_SHUTDOWN_DELAY_SECONDS": "0.5",
-        **env,
-    }
-    full.pop("DATABASE_URL", None)
-    with log_path.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", f"services.{name}", env=full, stdout=log, stderr=log
-        )
-    running = Process(name, proc, log_path)
-    async with ConsulClient(consul.address) as client:
-
-        async def registered() -> bool:
-            assert proc.returncode is None, f"{name} exited:\n{running.log()}"
-            _, instances = await client.healthy(name)
-            return any(i.meta.get("pid") == str(proc.pid) for i in instances)
-
-        await eventually(registered, timeout=TIMEOUT, what=f"{name} passing in Consul")
-    return running
-
-
-async def _stop(process: Process) -> int:
-    if process.proc.returncode is None:
-        process.proc.send_signal(signal.SIGTERM)
-    return await asyncio.wait_for(process.proc.wait(), 30)
-
-
-@dataclass
 class Stack:
-    identity: Process
-    portfolio: Process
+    identity: ServiceProcess
+    portfolio: ServiceProcess
     edge: MeshClient
     trading: MeshClient
     producer: Producer
@@ -100,7 +54,7 @@ async def stack(
         "TRADEMESH_EVENTS_CONSUMER_MAX_ATTEMPTS": "2",
         "TRADEMESH_EVENTS_CONSUMER_BACKOFF_INITIAL_SECONDS": "0.05",
     }
-    identity = await _start(
+    identity = await launch(
         "identity",
         consul,
         workdir,
@@ -113,7 +67,7 @@ async def stack(
         },
     )
     try:
-        portfolio = await _start(
+        portfolio = await launch(
             "portfolio",
             consul,
             workdir,
@@ -136,9 +90,9 @@ async def stack(
             async with edge, trading, producer:
                 yield Stack(identity, portfolio, edge, trading, producer)
         finally:
-            await _stop(portfolio)
+            await portfolio.stop()
     finally:
-        await _stop(identity)
+        await identity.stop()
 
 
 @dataclass
@@ -287,7 +241,6 @@ async def test_another_users_portfolio_cannot_be_read_or_watched(stack: Stack) -
 async def test_sigterm_deregisters_and_exits_cleanly(consul: Consul, stack: Stack) -> None:
     await stack.edge.connect("portfolio")
     (instance,) = stack.edge.instances("portfolio")
-    stack.portfolio.proc.send_signal(signal.SIGTERM)
-    assert await asyncio.wait_for(stack.portfolio.proc.wait(), 30) == 0, stack.portfolio.log()
+    assert await stack.portfolio.stop() == 0, stack.portfolio.log()
     async with ConsulClient(consul.address) as client:
         assert await client.check_status(instance.instance_id) is None
