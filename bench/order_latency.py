@@ -88,7 +88,7 @@ async def measure(platform: Platform, orders: int, timeout: float) -> None:
                 rpc.append(answered - started)
                 end_to_end.append(settled_at - started)
     print(f"\n{orders} market buys placed one after another:")
-    print(describe("PlaceOrder answered (FILLED)", rpc))
+    print(describe("PlaceOrder answered", rpc))
     print(describe("PlaceOrder -> PortfolioUpdated", end_to_end))
 
 
