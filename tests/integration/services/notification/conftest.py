@@ -13,8 +13,7 @@ from mesh.store import open_database
 from services.notification import NotificationStore
 from tests.unit.services.notification.conftest import (  # noqa: F401 (fixtures shared)
     identity,
-    ring,
-    token_config,
+    signer,
 )
 
 BACKENDS = ("sqlite", "postgresql")

@@ -24,11 +24,11 @@ from trademesh.trading.v1 import trading_pb2
 
 from mesh.events import Consumer, EventsConfig, Producer, Topic
 from mesh.infra import Kafka
-from mesh.tokens import KeyRing, TokenConfig
 from mesh.tokens.revocations import RevokedSessions
 from services.notification import NotificationConfig, Notifications, build_notifications
 from services.notification.consumers import SOURCE_TOPICS, FanOut
 from tests.conftest import eventually
+from tests.unit.services._mesh import Signer
 from tests.unit.services.notification import events
 from tests.unit.services.notification.conftest import Identity, Inbox, Served, User, serving
 
@@ -78,8 +78,7 @@ def database(database_url: str | None, tmp_path: Path) -> NotificationConfig:
 async def instance(
     bus: Bus,
     config: NotificationConfig,
-    token_config: TokenConfig,
-    ring: KeyRing,
+    signer: Signer,
     *,
     writer: bool = True,
 ) -> AsyncIterator[tuple[Notifications, Served]]:
@@ -102,9 +101,7 @@ async def instance(
         for consumer in app.workers:
             if isinstance(consumer, Consumer):
                 await asyncio.wait_for(consumer.assigned.wait(), TIMEOUT)
-        served = await stack.enter_async_context(
-            serving(app, token_config, ring, RevokedSessions())
-        )
+        served = await stack.enter_async_context(serving(app, signer, RevokedSessions()))
         yield app, served
 
 
@@ -146,12 +143,11 @@ async def primed_stream(bus: Bus, served: Served, user: User) -> Inbox:
 async def test_published_events_become_notifications_once(
     bus: Bus,
     database: NotificationConfig,
-    token_config: TokenConfig,
-    ring: KeyRing,
+    signer: Signer,
     identity: Identity,
 ) -> None:
     ada, bob = identity.user(), identity.user()
-    async with instance(bus, database, token_config, ring) as (_app, served):
+    async with instance(bus, database, signer) as (_app, served):
         trade = events.trade(ada.user_id, symbol="AAPL")
         await bus.publish(
             trade,
@@ -189,14 +185,13 @@ async def test_published_events_become_notifications_once(
 async def test_a_stream_on_another_instance_sees_what_the_writer_stored(
     bus: Bus,
     database: NotificationConfig,
-    token_config: TokenConfig,
-    ring: KeyRing,
+    signer: Signer,
     identity: Identity,
 ) -> None:
     ada = identity.user()
     async with (
-        instance(bus, database, token_config, ring) as (_writer, writer_served),
-        instance(bus, database, token_config, ring, writer=False) as (_reader, reader_served),
+        instance(bus, database, signer) as (_writer, writer_served),
+        instance(bus, database, signer, writer=False) as (_reader, reader_served),
     ):
         inbox = await primed_stream(bus, reader_served, ada)
         sent = [events.trade(ada.user_id, symbol=s) for s in ("AMD", "NVDA", "INTC")]
@@ -223,13 +218,12 @@ async def test_a_stream_on_another_instance_sees_what_the_writer_stored(
 async def test_poison_records_go_to_the_dlq_and_consumption_continues(
     bus: Bus,
     database: NotificationConfig,
-    token_config: TokenConfig,
-    ring: KeyRing,
+    signer: Signer,
     identity: Identity,
 ) -> None:
     ada = identity.user()
     trades = bus.topic_of(events.trade(ada.user_id))
-    async with instance(bus, database, token_config, ring) as (_app, served):
+    async with instance(bus, database, signer) as (_app, served):
         raw = AIOKafkaProducer(bootstrap_servers=bus.events.bootstrap_servers)
         await raw.start()
         try:

@@ -15,7 +15,6 @@ from tests.unit.services.portfolio.conftest import (  # noqa: F401 (fixtures)
     Running,
     quotes,
     running,
-    token_config,
     users,
 )
 from tests.unit.services.portfolio.test_cancellation import vanishing_callers

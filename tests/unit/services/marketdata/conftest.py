@@ -14,11 +14,8 @@ from typing import Any
 import grpc
 import pytest
 import pytest_asyncio
-from prometheus_client import CollectorRegistry
 from trademesh.marketdata.v1 import marketdata_pb2_grpc as pb_grpc
 
-from interceptors import ServerInterceptorConfig, server_interceptors
-from mesh.tokens import AsyncTokenVerifier, JwksCache, KeyRing, TokenConfig, TokenIssuer
 from services.marketdata import (
     AssetClass,
     Instrument,
@@ -28,6 +25,7 @@ from services.marketdata import (
     QuoteSink,
     build_marketdata,
 )
+from tests.unit.services._mesh import Signer, bearer, listening
 
 FAST_TICK_SECONDS = 0.05
 STOP_GRACE_SECONDS = 2.0
@@ -118,31 +116,23 @@ def fast_config() -> MarketDataConfig:
 class Tokens:
     """Signs access tokens the way identity does."""
 
-    issuer: TokenIssuer
+    signer: Signer
 
     def access(self, *roles: str) -> str:
-        return self.issuer.issue_access(
-            subject=USER_ID, session_id="session-1", roles=roles or ("viewer",)
-        ).token
+        return self.signer.access(USER_ID, roles or ("viewer",), session_id="session-1")
 
 
-def auth(token: str) -> tuple[tuple[str, str], ...]:
-    return (("authorization", f"Bearer {token}"),)
+auth = bearer
 
 
 @pytest.fixture
-def token_config() -> TokenConfig:
-    return TokenConfig()
+def signer() -> Signer:
+    return Signer.generate()
 
 
 @pytest.fixture
-def ring(token_config: TokenConfig) -> KeyRing:
-    return KeyRing.generate(retention_seconds=token_config.key_retention_seconds)
-
-
-@pytest.fixture
-def tokens(token_config: TokenConfig, ring: KeyRing) -> Tokens:
-    return Tokens(TokenIssuer(token_config, ring))
+def tokens(signer: Signer) -> Tokens:
+    return Tokens(signer)
 
 
 @pytest.fixture
@@ -165,30 +155,16 @@ class Served:
 
 
 @pytest_asyncio.fixture
-async def served(
-    marketdata: MarketData, token_config: TokenConfig, ring: KeyRing
-) -> AsyncIterator[Served]:
+async def served(marketdata: MarketData, signer: Signer) -> AsyncIterator[Served]:
     """The service on a real grpc.aio server on 127.0.0.1:0 behind the real server chain,
-    whose verifier reads the ring's JWKS (identity's GetJwks in production)."""
-
-    async def jwks() -> dict[str, Any]:
-        return ring.jwks()
-
-    chain = server_interceptors(
-        ServerInterceptorConfig(
+    whose verifier reads the signer's JWKS (identity's GetJwks in production)."""
+    async with (
+        listening(
+            marketdata.service_spec().servicers,
             service_name="marketdata",
-            verifier=AsyncTokenVerifier(JwksCache(jwks), token_config),
-            registry=CollectorRegistry(),
-        )
-    )
-    server = grpc.aio.server(interceptors=chain)
-    for servicer in marketdata.service_spec().servicers:
-        servicer.add_to_server(servicer.implementation, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    address = f"127.0.0.1:{port}"
-    try:
-        async with grpc.aio.insecure_channel(address) as channel:
-            yield Served(marketdata, address, channel, pb_grpc.MarketDataServiceStub(channel))
-    finally:
-        await server.stop(STOP_GRACE_SECONDS)
+            verifier=signer.verifier(),
+            grace=STOP_GRACE_SECONDS,
+        ) as server,
+        grpc.aio.insecure_channel(server.address) as channel,
+    ):
+        yield Served(marketdata, server.address, channel, pb_grpc.MarketDataServiceStub(channel))

@@ -15,17 +15,15 @@ import grpc
 import pytest
 import pytest_asyncio
 from google.protobuf.message import Message
-from prometheus_client import CollectorRegistry
 from trademesh.notification.v1 import notification_pb2 as pb
 from trademesh.notification.v1 import notification_pb2_grpc
 
-from interceptors import ServerInterceptorConfig, server_interceptors
 from mesh.events import Delivery
-from mesh.tokens import AsyncTokenVerifier, JwksCache, KeyRing, TokenConfig, TokenIssuer
 from mesh.tokens.revocations import RevokedSessions
 from services.notification import NotificationConfig, Notifications, build_notifications
 from services.notification.consumers import FanOut, FeedWriter
 from tests.conftest import eventually
+from tests.unit.services._mesh import Signer, bearer, listening
 
 Stub = Any  # notification_pb2_grpc.NotificationServiceAsyncStub exists only in the .pyi
 STOP_GRACE_SECONDS = 5.0
@@ -39,36 +37,29 @@ class User:
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.token}"),)
+        return bearer(self.token)
 
 
 @dataclass
 class Identity:
     """Signs access tokens the way the identity service does."""
 
-    issuer: TokenIssuer
+    signer: Signer
 
     def user(self, *roles: str) -> User:
         user_id, session_id = str(uuid.uuid4()), str(uuid.uuid4())
-        token = self.issuer.issue_access(
-            subject=user_id, session_id=session_id, roles=roles or ("viewer",)
-        ).token
+        token = self.signer.access(user_id, roles or ("viewer",), session_id=session_id)
         return User(user_id, session_id, token)
 
 
 @pytest.fixture
-def token_config() -> TokenConfig:
-    return TokenConfig(issuer="https://identity.trademesh.test", audience="trademesh")
+def signer() -> Signer:
+    return Signer.generate()
 
 
 @pytest.fixture
-def ring(token_config: TokenConfig) -> KeyRing:
-    return KeyRing.generate(retention_seconds=token_config.key_retention_seconds)
-
-
-@pytest.fixture
-def identity(token_config: TokenConfig, ring: KeyRing) -> Identity:
-    return Identity(TokenIssuer(token_config, ring))
+def identity(signer: Signer) -> Identity:
+    return Identity(signer)
 
 
 @pytest.fixture
@@ -99,43 +90,29 @@ class Served:
 
 @asynccontextmanager
 async def serving(
-    app: Notifications, token_config: TokenConfig, ring: KeyRing, revoked: RevokedSessions
+    app: Notifications, signer: Signer, revoked: RevokedSessions
 ) -> AsyncIterator[Served]:
     """`app` on a grpc.aio server on loopback behind the real server interceptor chain, whose
-    token verifier reads the JWKS of `ring` (what identity's GetJwks answers)."""
-
-    async def jwks() -> dict[str, Any]:
-        return ring.jwks()
-
-    interceptors = server_interceptors(
-        ServerInterceptorConfig(
+    token verifier reads the signer's JWKS (what identity's GetJwks answers)."""
+    async with (
+        listening(
+            app.service_spec().servicers,
             service_name="notification",
-            verifier=AsyncTokenVerifier(JwksCache(jwks), token_config),
+            verifier=signer.verifier(),
             is_revoked=revoked.is_revoked,
-            registry=CollectorRegistry(),
-        )
-    )
-    server = grpc.aio.server(interceptors=interceptors)
-    for servicer in app.service_spec().servicers:
-        servicer.add_to_server(servicer.implementation, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    address = f"127.0.0.1:{port}"
-    try:
-        async with grpc.aio.insecure_channel(address) as channel:
-            yield Served(address, channel, notification_pb2_grpc.NotificationServiceStub(channel))
-    finally:
-        await server.stop(STOP_GRACE_SECONDS)
+            grace=STOP_GRACE_SECONDS,
+        ) as server,
+        grpc.aio.insecure_channel(server.address) as channel,
+    ):
+        stub = notification_pb2_grpc.NotificationServiceStub(channel)
+        yield Served(server.address, channel, stub)
 
 
 @pytest_asyncio.fixture
 async def served(
-    app: Notifications,
-    token_config: TokenConfig,
-    ring: KeyRing,
-    revoked: RevokedSessions,
+    app: Notifications, signer: Signer, revoked: RevokedSessions
 ) -> AsyncIterator[Served]:
-    async with serving(app, token_config, ring, revoked) as running:
+    async with serving(app, signer, revoked) as running:
         yield running
 
 

@@ -22,14 +22,13 @@ import pytest
 import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import money_pb2
-from prometheus_client import CollectorRegistry
 from trademesh.common.v1 import types_pb2
 from trademesh.portfolio.v1 import events_pb2, portfolio_pb2, portfolio_pb2_grpc
 
-from interceptors import ServerInterceptorConfig, server_interceptors
-from mesh.tls import TlsConfig, channel_options, load_service_credentials
-from mesh.tokens import AsyncTokenVerifier, JwksCache, KeyRing, TokenConfig, TokenIssuer
+from mesh import money
+from mesh.tls import TlsConfig, channel_options
 from services.portfolio import Portfolio, PortfolioConfig, Price, build_portfolio
+from tests.unit.services._mesh import Signer, bearer, certificates, listening
 
 ALICE = "0b8a9a63-1c1d-4d1e-8f53-5a7c1f0e2a01"
 BOB = "6c3e2f4a-9d1b-4c7e-a2f5-3b8d0e1c7a02"
@@ -55,16 +54,15 @@ class FixedQuotes:
 
 @dataclass
 class Users:
-    issuer: TokenIssuer
-    ring: KeyRing
+    signer: Signer
 
     def token(self, user_id: str, *roles: str) -> str:
-        return self.issuer.issue_access(
-            subject=user_id, session_id=f"session-{user_id[:8]}", roles=roles or ("trader",)
-        ).token
+        return self.signer.access(
+            user_id, roles or ("trader",), session_id=f"session-{user_id[:8]}"
+        )
 
     def auth(self, user_id: str, *roles: str) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.token(user_id, *roles)}"),)
+        return bearer(self.token(user_id, *roles))
 
 
 @dataclass
@@ -84,24 +82,16 @@ class Running:
 
 
 def usd(amount: str, currency: str = "USD") -> money_pb2.Money:
-    value = Decimal(amount)
-    units = int(value)
-    return money_pb2.Money(currency_code=currency, units=units, nanos=int((value - units) * 10**9))
+    return money.to_money(Decimal(amount), currency)
 
 
-def amount(money: money_pb2.Money) -> Decimal:
-    return Decimal(money.units) + Decimal(money.nanos) / Decimal(10**9)
-
-
-@pytest.fixture
-def token_config() -> TokenConfig:
-    return TokenConfig(issuer="https://identity.trademesh.test", audience="trademesh")
+def amount(message: money_pb2.Money) -> Decimal:
+    return money.from_money(message)
 
 
 @pytest.fixture
-def users(token_config: TokenConfig) -> Users:
-    ring = KeyRing.generate(retention_seconds=token_config.key_retention_seconds)
-    return Users(TokenIssuer(token_config, ring), ring)
+def users() -> Users:
+    return Users(Signer.generate())
 
 
 @pytest.fixture
@@ -129,37 +119,21 @@ def _stub(channel: grpc.aio.Channel) -> Stub:
 
 @pytest_asyncio.fixture
 async def running(
-    service: Portfolio,
-    quotes: FixedQuotes,
-    users: Users,
-    token_config: TokenConfig,
-    tmp_path: Path,
+    service: Portfolio, quotes: FixedQuotes, users: Users, tmp_path: Path
 ) -> AsyncIterator[Running]:
-    async def fetch() -> dict[str, Any]:
-        return users.ring.jwks()
-
-    verifier = AsyncTokenVerifier(JwksCache(fetch), token_config)
-    chain = server_interceptors(
-        ServerInterceptorConfig(
-            service_name="portfolio", verifier=verifier, registry=CollectorRegistry()
-        )
-    )
-    server = grpc.aio.server(interceptors=chain)
-    for servicer in service.service_spec().servicers:
-        servicer.add_to_server(servicer.implementation, server)
-    tls = TlsConfig.for_state_dir(tmp_path)
-    port = server.add_insecure_port("127.0.0.1:0")
-    secure_port = server.add_secure_port(
-        "127.0.0.1:0", load_service_credentials(tls, "portfolio").server_credentials()
-    )
-    await server.start()
-    secure = f"127.0.0.1:{secure_port}"
+    credentials = certificates(tmp_path, ("portfolio", "trading", "edge"))
     options = channel_options("portfolio")
-    trading_creds = load_service_credentials(tls, "trading").channel_credentials()
-    edge_creds = load_service_credentials(tls, "edge").channel_credentials()
-    try:
+    async with listening(
+        service.service_spec().servicers,
+        service_name="portfolio",
+        verifier=users.signer.verifier(),
+        credentials=credentials["portfolio"],
+    ) as server:
+        secure = server.secure_address
+        trading_creds = credentials["trading"].channel_credentials()
+        edge_creds = credentials["edge"].channel_credentials()
         async with (
-            grpc.aio.insecure_channel(f"127.0.0.1:{port}") as plain,
+            grpc.aio.insecure_channel(server.address) as plain,
             grpc.aio.secure_channel(secure, trading_creds, options=options) as trading,
             grpc.aio.secure_channel(secure, edge_creds, options=options) as edge,
         ):
@@ -170,12 +144,10 @@ async def running(
                 user=_stub(plain),
                 trading=_stub(trading),
                 edge=_stub(edge),
-                address=f"127.0.0.1:{port}",
+                address=server.address,
                 secure_address=secure,
-                tls=tls,
+                tls=TlsConfig.for_state_dir(tmp_path),
             )
-    finally:
-        await server.stop(None)
 
 
 async def create(

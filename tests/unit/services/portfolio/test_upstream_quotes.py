@@ -15,11 +15,11 @@ from prometheus_client import CollectorRegistry
 from trademesh.marketdata.v1 import marketdata_pb2_grpc as md_grpc
 from trademesh.portfolio.v1 import portfolio_pb2
 
-from interceptors import ServerInterceptorConfig, server_interceptors
 from mesh import context as call_context
 from mesh.client import ClientInterceptorConfig, client_interceptors
-from mesh.tokens import AsyncTokenVerifier, JwksCache, TokenConfig
 from services.portfolio import MarketDataQuotes, Portfolio, PortfolioConfig, build_portfolio
+from tests.unit.services._mesh import listening
+from tests.unit.services._mesh import servicer as stand_in
 
 from .conftest import ALICE, TIMEOUT, Running, Users, amount, create, settle_request
 from .test_quotes import MarketData, quote
@@ -41,33 +41,19 @@ class WatchingMarketData(MarketData):
 
 
 @pytest_asyncio.fixture
-async def marketdata(
-    users: Users, token_config: TokenConfig
-) -> AsyncIterator[tuple[WatchingMarketData, grpc.aio.Channel]]:
-    async def fetch() -> dict[str, Any]:
-        return users.ring.jwks()
-
-    chain = server_interceptors(
-        ServerInterceptorConfig(
-            service_name="marketdata",
-            verifier=AsyncTokenVerifier(JwksCache(fetch), token_config),
-            registry=CollectorRegistry(),
-        )
-    )
+async def marketdata(users: Users) -> AsyncIterator[tuple[WatchingMarketData, grpc.aio.Channel]]:
     servicer = WatchingMarketData()
     servicer.table = {"AAPL": quote("AAPL", "125.5", "120")}
-    server = grpc.aio.server(interceptors=chain)
-    md_grpc.add_MarketDataServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
     interceptors = client_interceptors(ClientInterceptorConfig(registry=CollectorRegistry()))
-    try:
-        async with grpc.aio.insecure_channel(
-            f"127.0.0.1:{port}", interceptors=interceptors
-        ) as channel:
-            yield servicer, channel
-    finally:
-        await server.stop(None)
+    async with (
+        listening(
+            [stand_in(md_grpc.add_MarketDataServiceServicer_to_server, servicer)],
+            service_name="marketdata",
+            verifier=users.signer.verifier(),
+        ) as server,
+        grpc.aio.insecure_channel(server.address, interceptors=interceptors) as channel,
+    ):
+        yield servicer, channel
 
 
 @pytest_asyncio.fixture

@@ -18,13 +18,13 @@ from trademesh.marketdata.v1 import marketdata_pb2_grpc
 from trademesh.portfolio.v1 import portfolio_pb2_grpc
 from trademesh.trading.v1 import trading_pb2, trading_pb2_grpc
 
-from interceptors import ServerInterceptorConfig, server_interceptors
 from mesh.client import ClientInterceptorConfig, client_interceptors, instance_channel
 from mesh.events import EventsConfig
-from mesh.tls import ServiceCredentials, TlsConfig, load_service_credentials
-from mesh.tokens import AsyncTokenVerifier, JwksCache, KeyRing, TokenConfig, TokenIssuer
+from mesh.tls import ServiceCredentials
 from services.trading import Trading, TradingConfig, Upstreams, build_trading
 from services.trading.upstreams import Cash, GrpcCash, GrpcHoldings, GrpcMarket
+from tests.unit.services._mesh import Signer, bearer, certificates, listening
+from tests.unit.services._mesh import servicer as stand_in
 
 from .standins import Account, MarketStandIn, PortfolioStandIn
 
@@ -53,7 +53,7 @@ class User:
 
     @property
     def auth(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.token}"),)
+        return bearer(self.token)
 
 
 @dataclass
@@ -64,8 +64,7 @@ class Harness:
     portfolio: PortfolioStandIn
     market: MarketStandIn
     credentials: dict[str, ServiceCredentials]
-    verifier: AsyncTokenVerifier
-    issuer: TokenIssuer
+    signer: Signer
     upstream_addresses: dict[str, str]
     config_changes: dict[str, Any]
     events: EventsConfig | None = None
@@ -89,9 +88,7 @@ class Harness:
 
     def user(self, *roles: str, cash: str = "100000") -> User:
         user_id = str(uuid.uuid4())
-        token = self.issuer.issue_access(
-            subject=user_id, session_id=str(uuid.uuid4()), roles=roles or ("trader",)
-        ).token
+        token = self.signer.access(user_id, roles or ("trader",))
         portfolio_id = str(uuid.uuid4())
         self.portfolio.accounts[portfolio_id] = Account(user_id, Decimal(cash))
         return User(user_id, token, portfolio_id)
@@ -138,18 +135,15 @@ class Harness:
         )
         stack.push_async_callback(trading.stop)
         await trading.start()
-        server = grpc.aio.server(
-            interceptors=server_interceptors(
-                ServerInterceptorConfig(
-                    service_name="trading", verifier=self.verifier, registry=CollectorRegistry()
-                )
+        server = await stack.enter_async_context(
+            listening(
+                [stand_in(trading_pb2_grpc.add_TradingServiceServicer_to_server, trading.servicer)],
+                service_name="trading",
+                verifier=self.signer.verifier(),
+                grace=STOP_GRACE_SECONDS,
             )
         )
-        trading_pb2_grpc.add_TradingServiceServicer_to_server(trading.servicer, server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        stack.push_async_callback(server.stop, STOP_GRACE_SECONDS)
-        self.address = f"127.0.0.1:{port}"
+        self.address = server.address
         channel = grpc.aio.insecure_channel(self.address)
         stack.push_async_callback(channel.close)
         self.stub = cast(
@@ -208,16 +202,6 @@ class Harness:
         return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
-async def _serve(
-    name: str, servicer: Any, add: Any, config: ServerInterceptorConfig, creds: ServiceCredentials
-) -> tuple[grpc.aio.Server, str]:
-    server = grpc.aio.server(interceptors=server_interceptors(config))
-    add(servicer, server)
-    port = server.add_secure_port("127.0.0.1:0", creds.server_credentials())
-    await server.start()
-    return server, f"127.0.0.1:{port}"
-
-
 @asynccontextmanager
 async def running(
     tmp_path: Path,
@@ -227,17 +211,8 @@ async def running(
     **config_changes: Any,
 ) -> AsyncIterator[Harness]:
     """Stand-ins up, trading up; everything stopped on exit."""
-    token_config = TokenConfig(issuer="https://identity.trademesh.test", audience="trademesh")
-    ring = KeyRing.generate(retention_seconds=token_config.key_retention_seconds)
-
-    async def fetch() -> dict[str, Any]:
-        return ring.jwks()
-
-    verifier = AsyncTokenVerifier(JwksCache(fetch), token_config)
-    tls = TlsConfig.for_state_dir(tmp_path)
-    credentials = {
-        name: load_service_credentials(tls, name) for name in ("trading", "portfolio", "marketdata")
-    }
+    signer = Signer.generate()
+    credentials = certificates(tmp_path, ("trading", "portfolio", "marketdata"))
     portfolio, market = PortfolioStandIn(), MarketStandIn()
     market.list("AAPL")
     market.set_quote("AAPL", "99.90", "100.00")
@@ -247,11 +222,17 @@ async def running(
             ("portfolio", portfolio, portfolio_pb2_grpc.add_PortfolioServiceServicer_to_server),
             ("marketdata", market, marketdata_pb2_grpc.add_MarketDataServiceServicer_to_server),
         ):
-            config = ServerInterceptorConfig(
-                service_name=name, verifier=verifier, registry=CollectorRegistry()
+            server = await stack.enter_async_context(
+                listening(
+                    [stand_in(add, servicer)],
+                    service_name=name,
+                    verifier=signer.verifier(),
+                    plaintext=False,
+                    credentials=credentials[name],
+                    grace=STOP_GRACE_SECONDS,
+                )
             )
-            server, addresses[name] = await _serve(name, servicer, add, config, credentials[name])
-            stack.push_async_callback(server.stop, STOP_GRACE_SECONDS)
+            addresses[name] = server.secure_address
         harness = Harness(
             tmp_path=tmp_path,
             database_url=database_url,
@@ -259,8 +240,7 @@ async def running(
             portfolio=portfolio,
             market=market,
             credentials=credentials,
-            verifier=verifier,
-            issuer=TokenIssuer(token_config, ring),
+            signer=signer,
             upstream_addresses=addresses,
             config_changes=config_changes,
             events=events,
