@@ -11,23 +11,15 @@ import pytest_asyncio
 
 from mesh.store import open_database
 from services.notification import NotificationStore
+from tests.integration.services import _backends
 from tests.unit.services.notification.conftest import (  # noqa: F401 (fixtures shared)
     identity,
     signer,
 )
 
-BACKENDS = ("sqlite", "postgresql")
+database_url = _backends.database_url
 
 OpenStore = Callable[[], NotificationStore]
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    """None selects SQLite; otherwise the URL of a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return None
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 @pytest.fixture

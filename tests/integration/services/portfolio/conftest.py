@@ -10,17 +10,9 @@ import pytest_asyncio
 
 from mesh.store import Database, open_database
 from services.portfolio.store import migrate_store
+from tests.integration.services import _backends
 
-BACKENDS = ("sqlite", "postgresql")
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    """None selects SQLite; otherwise the URL of a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return None
-    url: str = request.getfixturevalue("postgres_url")
-    return url
+database_url = _backends.database_url
 
 
 @pytest.fixture

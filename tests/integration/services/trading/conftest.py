@@ -5,22 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import pytest_asyncio
 
 from mesh.store import open_database
 from services.trading.store import TradingStore
+from tests.integration.services import _backends
 
-BACKENDS = ("sqlite", "postgresql")
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    """None selects SQLite; otherwise the URL of a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return None
-    url: str = request.getfixturevalue("postgres_url")
-    return url
+database_url = _backends.database_url
 
 
 @pytest_asyncio.fixture
