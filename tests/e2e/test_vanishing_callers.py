@@ -162,15 +162,6 @@ async def test_vanishing_callers_leave_every_service_serving(any_platform: Platf
     assert books.held_by_portfolio == {}, books.held_by_portfolio
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "mesh/tokens/cache.py: the first JWKS fetch runs inside the first caller's call; when "
-        "that caller's deadline fires or it goes away, the fetch is cancelled after "
-        "_last_attempt was set, and with no keys at all every token check answers UNAVAILABLE "
-        "'token signing keys are unavailable' for min_refresh_interval_seconds (30 s)"
-    ),
-)
 async def test_a_vanished_first_caller_does_not_lock_a_fresh_service_out(
     platform: Platform,
 ) -> None:

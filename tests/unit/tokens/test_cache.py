@@ -203,3 +203,40 @@ async def test_async_verifier_verifies_through_the_cache(
     with pytest.raises(TokenError) as excinfo:
         await verifier.verify_access(after.token)
     assert excinfo.value.reason == TokenErrorReason.WRONG_TYPE
+
+
+async def test_a_caller_that_goes_away_does_not_cut_the_first_fetch_short(
+    identity: IdentityJwks, ring: KeyRing, monotonic: FakeClock
+) -> None:
+    cache = JwksCache(identity, min_refresh_interval_seconds=MIN_INTERVAL, now=monotonic)
+    identity.gate = asyncio.Event()
+    first = asyncio.create_task(cache.get_key(ring.current.kid))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    first.cancel()  # the first caller's deadline fires while identity is answering
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    identity.gate.set()
+    # The fetch carried on without it: the next caller gets the key at once, no 30 s wait.
+    assert await cache.get_key(ring.current.kid) is not None
+    assert identity.calls == 1
+
+
+async def test_with_no_keys_yet_a_failed_fetch_is_retried_soon(
+    identity: IdentityJwks, ring: KeyRing, monotonic: FakeClock
+) -> None:
+    cache = JwksCache(
+        identity, min_refresh_interval_seconds=MIN_INTERVAL, cold_retry_seconds=1.0, now=monotonic
+    )
+    identity.failing = True
+    with pytest.raises(TokenError) as info:
+        await cache.get_key(ring.current.kid)
+    assert info.value.reason is TokenErrorReason.JWKS_UNAVAILABLE
+    identity.failing = False
+    monotonic.advance(0.5)
+    with pytest.raises(TokenError):
+        await cache.get_key(ring.current.kid)  # still within the cold retry interval
+    assert identity.calls == 1
+    monotonic.advance(0.6)
+    assert await cache.get_key(ring.current.kid) is not None
+    assert identity.calls == 2
