@@ -84,8 +84,8 @@ class Kafka(Component):
             "kafka.tools.StorageTool",
             "format",
             "--ignore-formatted",
-            "--cluster-id",
-            new_cluster_id(),
+            # One argument: an id may start with "-", which would read as an option.
+            f"--cluster-id={new_cluster_id()}",
             "--config",
             str(self.properties),
             heap_mb=128,
