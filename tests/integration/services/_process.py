@@ -1,6 +1,7 @@
 """Run a mesh service as production does (`python -m services.<name>`, mTLS, registered in the
 real Consul) and wait until its own instance passes its gRPC health check there; or run one
-that is expected to stop by itself (bad configuration) and collect its exit code and output."""
+that is expected to stop by itself (bad configuration) and collect its exit code and output;
+or call one with grpcurl, as an operator does."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from mesh.discovery import ConsulClient
 from mesh.infra import Consul
+from mesh.infra.provision import tools
+from mesh.tls import TlsConfig, load_service_credentials
 from tests.conftest import eventually
 
 
@@ -130,3 +133,26 @@ async def run_to_exit(
             await proc.wait()
     assert proc.returncode is not None
     return Exited(proc.pid, proc.returncode, out.decode())
+
+
+async def grpcurl(
+    tls: TlsConfig, service: str, *args: str, caller: str | None = "operator"
+) -> tuple[int, str]:
+    """grpcurl against an instance of `service` over TLS, presenting the mesh certificate of
+    `caller` (none for None): its exit code and combined output."""
+    command = [str(tools.grpcurl_binary()), "-cacert", str(tls.ca_cert_path)]
+    if caller is not None:
+        load_service_credentials(tls, caller)
+        command += ["-cert", str(tls.leaf_cert_path(caller))]
+        command += ["-key", str(tls.leaf_key_path(caller))]
+    proc = await asyncio.create_subprocess_exec(
+        *command,
+        "-servername",
+        service,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()

@@ -3,7 +3,6 @@ process, mTLS, registered in the real Consul, called through the mesh client and
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import uuid
@@ -24,10 +23,14 @@ from mesh import context
 from mesh.client import ClientConfig, MeshClient
 from mesh.discovery import ConsulClient
 from mesh.infra import Consul
-from mesh.infra.provision import tools
 from mesh.tls import TlsConfig, load_service_credentials
 from tests.conftest import eventually
-from tests.integration.services._process import ServiceProcess, run_to_exit, running_service
+from tests.integration.services._process import (
+    ServiceProcess,
+    grpcurl,
+    run_to_exit,
+    running_service,
+)
 
 PASSWORD = "correct horse battery staple"
 ADMIN = ("root@trademesh.test", "admin password of some length")
@@ -178,52 +181,26 @@ async def test_grpcurl_lists_describes_and_logs_in_over_mtls(
     await mesh.connect("identity")
     (instance,) = mesh.instances("identity")
     tls = TlsConfig(identity.tls_dir)
-    load_service_credentials(tls, "operator")
-    base = [
-        str(tools.grpcurl_binary()),
-        "-cacert",
-        str(tls.ca_cert_path),
-        "-cert",
-        str(tls.leaf_cert_path("operator")),
-        "-key",
-        str(tls.leaf_key_path("operator")),
-        "-servername",
-        "identity",
-    ]
 
-    async def grpcurl(*args: str) -> str:
-        proc = await asyncio.create_subprocess_exec(
-            *base, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-        )
-        out, _ = await asyncio.wait_for(proc.communicate(), 30)
-        assert proc.returncode == 0, out.decode()
-        return out.decode()
+    async def call(*args: str) -> str:
+        code, output = await grpcurl(tls, "identity", *args)
+        assert code == 0, output
+        return output
 
-    listed = await grpcurl(instance.address, "list")
+    listed = await call(instance.address, "list")
     assert "trademesh.identity.v1.IdentityService" in listed.split()
-    described = await grpcurl(instance.address, "describe", "trademesh.identity.v1.IdentityService")
+    described = await call(instance.address, "describe", "trademesh.identity.v1.IdentityService")
     assert "rpc Login ( .trademesh.identity.v1.LoginRequest )" in described
     body = json.dumps({"email": ADMIN[0], "password": ADMIN[1]})
     login = json.loads(
-        await grpcurl("-d", body, instance.address, "trademesh.identity.v1.IdentityService/Login")
+        await call("-d", body, instance.address, "trademesh.identity.v1.IdentityService/Login")
     )
     assert login["user"]["email"] == ADMIN[0]
     assert login["tokens"]["token_type"] == "Bearer"
 
     # Without a client certificate the server refuses the connection.
-    proc = await asyncio.create_subprocess_exec(
-        str(tools.grpcurl_binary()),
-        "-cacert",
-        str(tls.ca_cert_path),
-        "-servername",
-        "identity",
-        instance.address,
-        "list",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode != 0, out.decode()
+    code, output = await grpcurl(tls, "identity", instance.address, "list", caller=None)
+    assert code != 0, output
 
 
 async def test_correlation_id_travels_from_the_caller_into_identity_logs(

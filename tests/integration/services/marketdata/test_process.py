@@ -29,11 +29,11 @@ from mesh.client import ClientConfig, MeshClient
 from mesh.discovery import ConsulClient
 from mesh.events import QUOTES
 from mesh.infra import Consul, Kafka
-from mesh.infra.provision import tools
 from mesh.tls import TlsConfig, channel_options, load_service_credentials
 from tests.conftest import eventually
 from tests.integration.services._process import (
     ServiceProcess,
+    grpcurl,
     launch,
     run_to_exit,
     running_service,
@@ -254,34 +254,19 @@ async def test_grpcurl_describes_and_calls_the_batch_quote_over_mtls(stack: Stac
     await stack.stub()
     (instance,) = stack.mesh.instances("marketdata")
     tls = TlsConfig(stack.tls_dir)
-    load_service_credentials(tls, "operator")
-    base = [
-        str(tools.grpcurl_binary()),
-        "-cacert",
-        str(tls.ca_cert_path),
-        "-cert",
-        str(tls.leaf_cert_path("operator")),
-        "-key",
-        str(tls.leaf_key_path("operator")),
-        "-servername",
-        "marketdata",
-    ]
 
-    async def grpcurl(*args: str) -> str:
-        proc = await asyncio.create_subprocess_exec(
-            *base, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-        )
-        out, _ = await asyncio.wait_for(proc.communicate(), 30)
-        assert proc.returncode == 0, out.decode()
-        return out.decode()
+    async def call(*args: str) -> str:
+        code, output = await grpcurl(tls, "marketdata", *args)
+        assert code == 0, output
+        return output
 
     service = "trademesh.marketdata.v1.MarketDataService"
-    described = await grpcurl(instance.address, "describe", service)
+    described = await call(instance.address, "describe", service)
     assert "rpc GetQuotes ( .trademesh.marketdata.v1.GetQuotesRequest )" in described
     assert 'get: "/api/v1/stocks/quotes"' in described
     body = json.dumps({"symbols": ["MSFT", "AAPL"]})
     answer = json.loads(
-        await grpcurl(
+        await call(
             "-H",
             f"authorization: Bearer {stack.token}",
             "-d",
