@@ -1,5 +1,5 @@
-"""End-to-end fixtures: the real Consul and Kafka of the integration suite, and the whole
-platform on them (every service a real process), shared by the tests that do not disturb it."""
+"""End-to-end fixtures: the whole platform, every service a real process, on the session's
+real Consul and Kafka (tests/conftest.py), shared by the tests that do not disturb it."""
 
 from __future__ import annotations
 
@@ -10,13 +10,6 @@ import pytest_asyncio
 
 from mesh.infra import Consul, Kafka
 from tests.e2e._platform import Platform, running_platform
-from tests.integration import conftest as integration
-
-# The integration suite's session fixtures: real Consul, Kafka and PostgreSQL.
-infra_dir = integration.infra_dir
-consul = integration.consul
-kafka = integration.kafka
-postgres = integration.postgres
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -19,11 +19,11 @@ from trademesh.notification.v1 import notification_pb2
 from trademesh.portfolio.v1 import portfolio_pb2
 from trademesh.trading.v1 import trading_pb2
 
+from tests._postgres import PostgresServer
 from tests.conftest import eventually
 from tests.e2e._books import reconciled
 from tests.e2e._platform import SERVICES, Platform, PlatformOptions, own_infra, running_platform
 from tests.e2e._users import PASSWORD, Trader, new_trader, order_request, place
-from tests.integration.services._postgres import PostgresServer
 
 ROUNDS = 4
 CALLS_PER_ROUND = 80

@@ -1,67 +1,11 @@
-"""Session fixtures that run the real Consul, Kafka and PostgreSQL on free loopback ports.
-
-Each gets its own state dir under pytest's tmp path; a component that fails to start raises
-StartError, whose message carries the tail of the component's log.
-"""
+"""Integration tests run against real components: the session fixtures in tests/conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import pytest
-import pytest_asyncio
-
-from mesh.infra import Consul, ConsulConfig, Kafka, KafkaConfig
-from mesh.infra.ports import free_ports
-from tests.integration.services._postgres import PostgresServer
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/integration/" in str(item.path):
             item.add_marker(pytest.mark.integration)
-
-
-@pytest.fixture(scope="session")
-def infra_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("infra")
-
-
-@pytest_asyncio.fixture(scope="session")
-async def consul(infra_dir: Path) -> AsyncIterator[Consul]:
-    http, serf, server = free_ports(3)
-    component = Consul(
-        ConsulConfig(http_port=http, serf_lan_port=serf, server_port=server), infra_dir
-    )
-    async with component:
-        yield component
-
-
-@pytest_asyncio.fixture(scope="session")
-async def kafka(infra_dir: Path) -> AsyncIterator[Kafka]:
-    port, controller = free_ports(2)
-    component = Kafka(KafkaConfig(port=port, controller_port=controller), infra_dir)
-    async with component:
-        yield component
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL cluster, started only when a test asks for it and removed at the end."""
-    server = PostgresServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def postgres_url(postgres: PostgresServer) -> Iterator[str]:
-    """The URL of a fresh, empty database, dropped after the test."""
-    name = postgres.create_database()
-    try:
-        yield postgres.url(name)
-    finally:
-        postgres.drop_database(name)
