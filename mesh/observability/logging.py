@@ -11,6 +11,7 @@ from typing import Any
 from opentelemetry import trace
 
 from mesh import context as call_context
+from mesh.observability.quiet import RepeatFilter
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
@@ -74,6 +75,7 @@ def configure_logging(service: str, level: int | str = logging.INFO) -> logging.
         root.removeHandler(_installed_handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(RepeatFilter())
     root.addHandler(handler)
     root.setLevel(level)
     _installed_handler = handler
