@@ -105,7 +105,14 @@ async def stack(
                 "portfolio",
                 consul,
                 workdir,
-                {**events, "TRADEMESH_PORTFOLIO_SQLITE_PATH": str(workdir / "portfolio.db")},
+                {
+                    **events,
+                    "TRADEMESH_PORTFOLIO_SQLITE_PATH": str(workdir / "portfolio.db"),
+                    # Trades other suites left on trading.trades.v1 name portfolios this store
+                    # never had: dead-letter them quickly instead of retrying each for seconds.
+                    "TRADEMESH_EVENTS_CONSUMER_MAX_ATTEMPTS": "2",
+                    "TRADEMESH_EVENTS_CONSUMER_BACKOFF_INITIAL_SECONDS": "0.05",
+                },
             )
         )
         trading_env = {
