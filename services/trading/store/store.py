@@ -7,12 +7,12 @@ or vanish together and two instances never both apply a transition to the same o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from mesh.events import enqueue
-from mesh.store import Database, IntegrityViolation, Transaction, ViolationKind, migrate
+from mesh.store import Database, IntegrityViolation, Row, Transaction, ViolationKind, migrate
 from services.trading.events import Outgoing
 from services.trading.models import (
     WORKING_STATUSES,
@@ -116,6 +116,38 @@ def _where(clauses: list[str]) -> str:
     return " WHERE " + " AND ".join(clauses) if clauses else ""
 
 
+def _equal(columns: Mapping[str, object | None]) -> tuple[list[str], list[object]]:
+    """`column = ?` for every column given a value."""
+    given = {column: value for column, value in columns.items() if value is not None}
+    return [f"{column} = ?" for column in given], list(given.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """A table listed newest first by (time, id), and where those two sit in its rows."""
+
+    table: str
+    columns: str
+    time_column: str
+    id_column: str
+
+    @property
+    def _names(self) -> list[str]:
+        return [name.strip() for name in self.columns.split(",")]
+
+    @property
+    def time_index(self) -> int:
+        return self._names.index(self.time_column)
+
+    @property
+    def id_index(self) -> int:
+        return self._names.index(self.id_column)
+
+
+_ORDERS = _Listing("orders", ORDER_COLUMNS, "created_at", "order_id")
+_TRADES = _Listing("trades", TRADE_COLUMNS, "executed_at", "trade_id")
+
+
 class TradingStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -198,52 +230,30 @@ class TradingStore:
     async def list_orders(
         self, where: OrderFilter, *, page_size: int, page_token: str
     ) -> Page[Order]:
-        scope = {
+        statuses = sorted(str(status) for status in where.statuses)
+        side = None if where.side is None else str(where.side)
+        equal = {
             "user_id": where.user_id,
             "portfolio_id": where.portfolio_id,
             "symbol": where.symbol,
-            "statuses": sorted(str(status) for status in where.statuses),
-            "side": None if where.side is None else str(where.side),
-            "created_from": where.created_from,
-            "created_to": where.created_to,
+            "side": side,
         }
-        size = paging.page_size(page_size)
-        cursor = paging.decode(page_token, scope)
-        clauses: list[str] = []
-        params: list[object] = []
-        for column, value in (
-            ("user_id", where.user_id),
-            ("portfolio_id", where.portfolio_id),
-            ("symbol", where.symbol),
-            ("side", None if where.side is None else str(where.side)),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if where.statuses:
-            clauses.append(f"status IN ({', '.join('?' * len(where.statuses))})")
-            params.extend(sorted(str(status) for status in where.statuses))
-        if where.created_from is not None:
-            clauses.append("created_at >= ?")
-            params.append(where.created_from)
-        if where.created_to is not None:
-            clauses.append("created_at < ?")
-            params.append(where.created_to)
-        if cursor is not None:
-            clauses.append("(created_at < ? OR (created_at = ? AND order_id < ?))")
-            params.extend((cursor[0], cursor[0], cursor[1]))
-        async with self.db.transaction() as tx:
-            rows = await tx.fetchall(
-                f"SELECT {ORDER_COLUMNS} FROM orders{_where(clauses)} "
-                "ORDER BY created_at DESC, order_id DESC LIMIT ?",
-                (*params, size + 1),
-            )
-        orders = tuple(order_from_row(row) for row in rows[:size])
-        token = ""
-        if len(rows) > size:
-            last = orders[-1]
-            token = paging.encode(last.created_at, last.order_id, scope)
-        return Page(orders, token)
+        scope: dict[str, object] = {**equal, "statuses": statuses}
+        scope |= {"created_from": where.created_from, "created_to": where.created_to}
+        clauses, params = _equal(equal)
+        if statuses:
+            clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
+            params.extend(statuses)
+        rows, token = await self._keyset(
+            _ORDERS,
+            clauses,
+            params,
+            (where.created_from, where.created_to),
+            scope,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return Page(tuple(order_from_row(row) for row in rows), token)
 
     async def working_orders(self, *, symbol: str | None = None) -> list[Order]:
         """Every order not in a final state (for recovery and the matcher)."""
@@ -296,48 +306,60 @@ class TradingStore:
     async def list_trades(
         self, where: TradeFilter, *, page_size: int, page_token: str
     ) -> Page[Trade]:
-        scope = {
+        equal = {
             "user_id": where.user_id,
             "portfolio_id": where.portfolio_id,
             "order_id": where.order_id,
             "symbol": where.symbol,
-            "executed_from": where.executed_from,
-            "executed_to": where.executed_to,
         }
+        scope = {**equal, "executed_from": where.executed_from, "executed_to": where.executed_to}
+        clauses, params = _equal(equal)
+        rows, token = await self._keyset(
+            _TRADES,
+            clauses,
+            params,
+            (where.executed_from, where.executed_to),
+            scope,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return Page(tuple(trade_from_row(row) for row in rows), token)
+
+    async def _keyset(
+        self,
+        listing: _Listing,
+        clauses: list[str],
+        params: list[object],
+        window: tuple[float | None, float | None],
+        scope: Mapping[str, object],
+        *,
+        page_size: int,
+        page_token: str,
+    ) -> tuple[list[Row], str]:
+        """One page of `listing`, newest first by (time, id), within the time window; the
+        token of the next page is "" on the last one."""
         size = paging.page_size(page_size)
         cursor = paging.decode(page_token, scope)
-        clauses: list[str] = []
-        params: list[object] = []
-        for column, value in (
-            ("user_id", where.user_id),
-            ("portfolio_id", where.portfolio_id),
-            ("order_id", where.order_id),
-            ("symbol", where.symbol),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if where.executed_from is not None:
-            clauses.append("executed_at >= ?")
-            params.append(where.executed_from)
-        if where.executed_to is not None:
-            clauses.append("executed_at < ?")
-            params.append(where.executed_to)
+        at, key = listing.time_column, listing.id_column
+        for bound, operator in zip(window, (">=", "<"), strict=True):
+            if bound is not None:
+                clauses.append(f"{at} {operator} ?")
+                params.append(bound)
         if cursor is not None:
-            clauses.append("(executed_at < ? OR (executed_at = ? AND trade_id < ?))")
+            clauses.append(f"({at} < ? OR ({at} = ? AND {key} < ?))")
             params.extend((cursor[0], cursor[0], cursor[1]))
         async with self.db.transaction() as tx:
             rows = await tx.fetchall(
-                f"SELECT {TRADE_COLUMNS} FROM trades{_where(clauses)} "
-                "ORDER BY executed_at DESC, trade_id DESC LIMIT ?",
+                f"SELECT {listing.columns} FROM {listing.table}{_where(clauses)} "
+                f"ORDER BY {at} DESC, {key} DESC LIMIT ?",
                 (*params, size + 1),
             )
-        trades = tuple(trade_from_row(row) for row in rows[:size])
         token = ""
         if len(rows) > size:
-            last = trades[-1]
-            token = paging.encode(last.executed_at, last.trade_id, scope)
-        return Page(trades, token)
+            last = rows[size - 1]
+            at_value, id_value = last[listing.time_index], last[listing.id_index]
+            token = paging.encode(float(at_value), str(id_value), scope)
+        return rows[:size], token
 
     # -- risk limits --
 
