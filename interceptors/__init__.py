@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from interceptors.auth import (
     STANDARD_PUBLIC_METHODS,
-    AccessRule,
     AccessRules,
     AccessTokenVerifier,
     AuthInterceptor,
@@ -34,6 +33,7 @@ from interceptors.metrics import ServerMetricsInterceptor
 from interceptors.tracing import ServerTracingInterceptor
 from interceptors.validation import ValidationInterceptor
 from mesh.observability import build_tracer_provider
+from mesh.options import AccessRule
 from mesh.rpc import AUTHORIZATION_KEY, CORRELATION_ID_KEY, bearer_metadata
 
 __all__ = [

@@ -14,11 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import aclosing
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from google.protobuf import descriptor_pool
-from trademesh.options.v1 import options_pb2
 
 from interceptors._handlers import (
     Context,
@@ -33,6 +31,7 @@ from interceptors.errors import abort_internal, abort_with
 from mesh import context as call_context
 from mesh.context import Principal
 from mesh.errors import DomainError, PermissionDenied, Unauthenticated, Unavailable
+from mesh.options import PUBLIC, AccessRule, access_of
 from mesh.rpc import AUTHORIZATION_KEY
 from mesh.tokens import Claims, TokenError, TokenErrorReason
 
@@ -63,14 +62,7 @@ RevocationCheck = Callable[[str], Awaitable[bool]]
 """`is_revoked(session_id)`: whether a session was revoked (logout, refresh token reuse)."""
 
 
-@dataclass(frozen=True, slots=True)
-class AccessRule:
-    public: bool = False
-    roles: frozenset[str] = frozenset()
-    callers: frozenset[str] = frozenset()
-
-
-_PUBLIC = AccessRule(public=True)
+_PUBLIC = PUBLIC
 
 
 class AccessRules:
@@ -98,13 +90,7 @@ class AccessRules:
             method = self._pool.FindMethodByName(full_method.lstrip("/").replace("/", "."))
         except KeyError:
             return None
-        options = method.GetOptions()
-        if not options.HasExtension(options_pb2.access):
-            return None
-        access = options.Extensions[options_pb2.access]
-        return AccessRule(
-            public=access.public, roles=frozenset(access.roles), callers=frozenset(access.callers)
-        )
+        return access_of(method)
 
 
 # How a rejected token refuses the call, by TokenError reason; any other reason is

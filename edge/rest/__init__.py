@@ -1,0 +1,1 @@
+"""REST transcoding: the route table from `google.api.http`, request assembly, answers."""

@@ -1,0 +1,63 @@
+"""Calls any RPC the edge knows through the mesh client, by its contract: discovery,
+balancing, mTLS and the client interceptor chain (correlation id, user token, deadline and
+trace context from `mesh.context`) come with the mesh client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from google.protobuf.message import Message
+
+from edge.contracts import MethodContract
+from mesh.client import MeshClient
+
+Metadata = Sequence[tuple[str, str]]
+
+
+class Upstream:
+    """One per edge. Multicallables are built once per method and reused."""
+
+    def __init__(self, mesh: MeshClient) -> None:
+        self.mesh = mesh
+        self._callables: dict[tuple[str, str], Any] = {}
+
+    async def _callable(self, method: MethodContract) -> Any:
+        key = (method.service, method.full_method)
+        found = self._callables.get(key)
+        if found is None:
+            channel = await self.mesh.connect(method.service)
+            kind = "unary_stream" if method.server_streaming else "unary_unary"
+            found = getattr(channel, kind)(
+                method.full_method,
+                request_serializer=method.request_class.SerializeToString,
+                response_deserializer=method.response_class.FromString,
+            )
+            self._callables[key] = found
+        return found
+
+    async def unary(
+        self,
+        method: MethodContract,
+        request: Message,
+        *,
+        metadata: Metadata = (),
+        timeout_seconds: float | None = None,
+    ) -> Message:
+        """The answer of a unary RPC; a failure raises `grpc.aio.AioRpcError`."""
+        call = (await self._callable(method))(request, metadata=metadata, timeout=timeout_seconds)
+        response: Message = await call
+        return response
+
+    async def stream(
+        self, method: MethodContract, request: Message, *, metadata: Metadata = ()
+    ) -> AsyncIterator[Message]:
+        """The messages of a server stream until it ends; a failure raises
+        `grpc.aio.AioRpcError`. Closing the generator (use `contextlib.aclosing`) or
+        cancelling its consumer cancels the upstream call at once."""
+        call = (await self._callable(method))(request, metadata=metadata)
+        try:
+            async for message in call:
+                yield message
+        finally:
+            call.cancel()
