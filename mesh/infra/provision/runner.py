@@ -11,9 +11,18 @@ from mesh.infra.provision.buf import BufStep
 from mesh.infra.provision.consul import ConsulStep
 from mesh.infra.provision.grpcurl import GrpcurlStep
 from mesh.infra.provision.kafka import KafkaStep
+from mesh.infra.provision.node_packages import STEPS as NODE_PACKAGE_STEPS
 from mesh.infra.provision.step import Context, ProvisionError, Step
 
-STEPS: tuple[Step, ...] = (NGINX, POSTGRES, KafkaStep(), BufStep(), GrpcurlStep(), ConsulStep())
+STEPS: tuple[Step, ...] = (
+    NGINX,
+    POSTGRES,
+    KafkaStep(),
+    BufStep(),
+    GrpcurlStep(),
+    ConsulStep(),
+    *NODE_PACKAGE_STEPS,
+)
 
 
 def default_context() -> Context:
