@@ -19,6 +19,7 @@ from mesh.config import ConfigError, read_toml
 from mesh.infra import InfraConfig, InfraError, InfraStack
 from mesh.infra.provision import provision
 from mesh.infra.provision.runner import STEPS
+from mesh.infra.config import NginxConfig
 from mesh.infra.stack import SERVICES
 from mesh.tls import TlsError
 
@@ -26,7 +27,8 @@ console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 INFRA = ("consul", "kafka", "nginx")
-COMPONENTS = (*INFRA, *SERVICES)
+EDGES = tuple(f"edge{n}" for n in range(1, len(NginxConfig().edge_ports) + 1))
+COMPONENTS = (*INFRA, *SERVICES, *EDGES)
 
 
 def say(line: str) -> None:
@@ -98,8 +100,9 @@ def _config(args: argparse.Namespace) -> InfraConfig:
 
 
 def _stack(args: argparse.Namespace) -> InfraStack:
-    services = list(SERVICES) if args.command != "infra" else []
-    return InfraStack(_config(args), getattr(args, "only", None), services=services)
+    whole = args.command != "infra"
+    services = list(SERVICES) if whole else []
+    return InfraStack(_config(args), getattr(args, "only", None), services=services, edges=whole)
 
 
 async def _up(args: argparse.Namespace) -> int:
@@ -111,7 +114,9 @@ async def _up(args: argparse.Namespace) -> int:
     if "consul" in names:
         say(f"Consul UI        {config.consul.http_address}/ui")
     if "nginx" in names:
-        say(f"HTTP entry       http://127.0.0.1:{config.nginx.port} (nginx, before the edges)")
+        entry = f"http://127.0.0.1:{config.nginx.port}"
+        say(f"edge (via nginx) {entry}  (REST /api/v1/..., Socket.IO /socket.io/)")
+        say(f"API docs         {entry}/docs  ({entry}/openapi.json, {entry}/asyncapi.json)")
     for name in (n for n in SERVICES if n in names):
         say(f"{name:<16} trademesh grpcurl {name} list")
     say("logs             trademesh logs <component>; stop everything with `make down`")
@@ -136,7 +141,7 @@ async def _status(args: argparse.Namespace) -> int:
 
 
 def _logs(args: argparse.Namespace) -> int:
-    stack = InfraStack(_config(args), services=list(SERVICES))
+    stack = InfraStack(_config(args), services=list(SERVICES), edges=True)
     console.print(stack.get(args.component).process.log_tail(args.lines), markup=False)
     return 0
 

@@ -7,6 +7,7 @@ from types import TracebackType
 
 from mesh.infra.components.base import Component, Status
 from mesh.infra.components.consul import Consul
+from mesh.infra.components.edge import EdgeProcess
 from mesh.infra.components.kafka import Kafka
 from mesh.infra.components.nginx import Nginx
 from mesh.infra.components.service import MeshService
@@ -26,7 +27,10 @@ class InfraStack:
         only: Sequence[str] | None = None,
         *,
         services: Sequence[str] = (),
+        edges: bool = False,
     ) -> None:
+        """`services` to run besides the infrastructure; `edges` adds the edges (after the
+        services they call)."""
         self.config = config
         every: list[Component] = [
             Consul(config.consul, config.state_dir),
@@ -43,6 +47,11 @@ class InfraStack:
                 )
                 for n, name in enumerate(SERVICES, start=1)
                 if name in services
+            ),
+            *(
+                EdgeProcess(n, port, config.consul, config.kafka, config.state_dir)
+                for n, port in enumerate(config.nginx.edge_ports, start=1)
+                if edges
             ),
         ]
         unknown = set(only or ()) - {c.name for c in every}

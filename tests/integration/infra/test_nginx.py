@@ -115,15 +115,18 @@ async def test_json_errors_when_no_edge_answers_or_body_too_large(
         async with httpx.AsyncClient(base_url=nginx.address) as http:
             resp = await http.post("/api/v1/orders", content=b"x" * 4096)
             assert resp.status_code == 413
-            assert resp.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+            assert resp.json()["code"] == 8  # RESOURCE_EXHAUSTED, as a google.rpc.Status
+            assert resp.json()["details"][0]["reason"] == "BODY_TOO_LARGE"
 
             for upstream in upstreams:
                 await upstream.stop()
             resp = await http.get("/api/v1/orders")
             assert resp.status_code == 502
-            error = resp.json()["error"]
-            assert error["code"] == "BAD_GATEWAY"
-            assert error["correlation_id"] == resp.headers["x-correlation-id"]
+            status = resp.json()
+            assert status["code"] == 14  # UNAVAILABLE
+            info = status["details"][0]
+            assert info["reason"] == "EDGE_UNREACHABLE"
+            assert info["metadata"]["correlation_id"] == resp.headers["x-correlation-id"]
     finally:
         await nginx.stop()
 
@@ -142,7 +145,9 @@ async def test_rate_limit_per_client_answers_429_json(
     assert codes.count(200) >= 1
     assert 429 in codes
     assert limited.status_code == 429
-    assert limited.json()["error"]["code"] == "RATE_LIMITED"
+    status = limited.json()
+    assert status["code"] == 8
+    assert [d["reason"] for d in status["details"] if "reason" in d] == ["RATE_LIMITED"]
     assert limited.headers["retry-after"] == "1"
 
 
