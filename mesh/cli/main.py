@@ -17,9 +17,9 @@ from mesh.cli import operator
 from mesh.codegen.cli import main as codegen_main
 from mesh.config import ConfigError, read_toml
 from mesh.infra import InfraConfig, InfraError, InfraStack
+from mesh.infra.config import NginxConfig
 from mesh.infra.provision import provision
 from mesh.infra.provision.runner import STEPS
-from mesh.infra.config import NginxConfig
 from mesh.infra.stack import SERVICES
 from mesh.tls import TlsError
 
