@@ -1,0 +1,212 @@
+"""The edge's current contracts: those compiled in, replaced by what each running mesh service
+reports through server reflection, re-read when Consul sees a change and on a timer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+import grpc
+from google.protobuf.descriptor import ServiceDescriptor
+
+from edge.contracts import Contracts, compiled_services
+from edge.discovery.config import DiscoveryConfig
+from edge.discovery.consul_checks import CheckClient, MeshService, MeshServiceWatcher
+from edge.discovery.reflection import Reflection, fetch
+from mesh.lifecycle import Lifecycle
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Contracts], None]
+
+
+class Connector(Protocol):
+    """How the catalog reaches a service: `MeshClient.connect` (mTLS, healthy instances)."""
+
+    async def connect(self, service: str) -> Any: ...
+
+
+class ContractCatalog(Lifecycle):
+    """`current` is every contract the edge can serve now; `subscribe` hears of each change.
+
+    A service's reflected descriptors replace the compiled-in ones of the same gRPC service
+    and stay, last known, while the service is registered but cannot be reached, so its
+    routes answer 503 rather than 404; they go when it leaves Consul. A gRPC service already
+    compiled in for one Consul service is never taken over by another that also serves it.
+    """
+
+    def __init__(
+        self,
+        mesh: Connector,
+        config: DiscoveryConfig,
+        *,
+        consul_address: str,
+        compiled: Sequence[tuple[str, ServiceDescriptor]] | None = None,
+    ) -> None:
+        self.config = config
+        self._mesh = mesh
+        self._consul_address = consul_address
+        self._compiled = list(compiled_services() if compiled is None else compiled)
+        self._owners = {d.full_name: name for name, d in self._compiled}
+        self._current = Contracts.build(self._compiled)
+        self._digest = _digest({})
+        self._listeners: list[Listener] = []
+        self._services: dict[str, MeshService] = {}
+        self._reflected: dict[str, Reflection] = {}
+        self._problems: dict[str, str] = {}
+        self._pending: set[str] = set()
+        self._wake = asyncio.Event()
+        self._consul: CheckClient | None = None
+        self._watcher: MeshServiceWatcher | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self.refreshes = 0
+
+    @property
+    def current(self) -> Contracts:
+        return self._current
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(contracts)` after each change; returns the unsubscribe."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    async def start(self) -> None:
+        if self._task is not None or not self.config.enabled:
+            return
+        self._consul = CheckClient(self._consul_address)
+        self._watcher = MeshServiceWatcher(
+            self._consul, self._on_services, wait_seconds=self.config.consul_wait_seconds
+        )
+        self._task = asyncio.create_task(self._run(), name="contract-catalog")
+        await self._watcher.start()
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        watcher, self._watcher = self._watcher, None
+        consul, self._consul = self._consul, None
+        if watcher is not None:
+            await watcher.stop()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if consul is not None:
+            await consul.close()
+
+    def _on_services(self, services: dict[str, MeshService]) -> None:
+        names = services.keys() | self._services.keys()
+        self._pending |= {n for n in names if services.get(n) != self._services.get(n)}
+        self._services = services
+        self._wake.set()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        every = self.config.refresh_seconds
+        next_full = loop.time() + every
+        while True:
+            # A full refresh keeps its pace even while Consul reports changes often.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_full - loop.time()))
+            self._wake.clear()
+            if loop.time() >= next_full:
+                self._pending |= set(self._services)
+                next_full = loop.time() + every
+            names, self._pending = self._pending, set()
+            if not names:
+                continue
+            try:
+                await self.refresh(names)
+            except Exception:
+                log.exception("refreshing the contracts failed")
+
+    async def refresh(self, names: Iterable[str] | None = None) -> bool:
+        """Re-read the reflection of `names` (every known mesh service when None) and
+        rebuild the contracts; True when they changed."""
+        async with self._lock:
+            return await self._refresh(set(self._services) if names is None else set(names))
+
+    async def _refresh(self, wanted: set[str]) -> bool:
+        for gone in [n for n in self._reflected if n not in self._services]:
+            del self._reflected[gone]
+            self._note(gone, None)
+        healthy = sorted(n for n in wanted if n in self._services and self._services[n].healthy)
+        results = await asyncio.gather(*(self._fetch(n) for n in healthy))
+        for name, result in zip(healthy, results, strict=True):
+            if result is not None:
+                self._reflected[name] = result
+        self.refreshes += 1
+        return self._rebuild()
+
+    async def _fetch(self, name: str) -> Reflection | None:
+        timeout = self.config.fetch_timeout_seconds
+        try:
+            async with asyncio.timeout(timeout):
+                channel = await self._mesh.connect(name)
+                reflection = await fetch(channel, timeout_seconds=timeout)
+        except TimeoutError:
+            self._note(name, f"no answer within {timeout}s")
+            return None
+        except grpc.aio.AioRpcError as exc:
+            self._note(name, f"{exc.code().name}: {exc.details()}")
+            return None
+        except Exception as exc:  # one service failing never holds up the others
+            self._note(name, f"{type(exc).__name__}: {exc}")
+            return None
+        self._note(name, None)
+        return reflection
+
+    def _note(self, name: str, problem: str | None) -> None:
+        """Log a service's reflection state when it changes, not on every refresh."""
+        before = self._problems.pop(name, None)
+        if problem is not None:
+            self._problems[name] = problem
+            if problem != before:
+                log.warning("%s: cannot read its contracts by reflection: %s", name, problem)
+        elif before is not None:
+            log.info("%s: contracts readable by reflection again", name)
+
+    def _rebuild(self) -> bool:
+        digest = _digest(self._reflected)
+        if digest == self._digest:
+            return False
+        pairs = list(self._compiled)
+        claimed: dict[str, str] = {}
+        for name, reflection in sorted(self._reflected.items()):
+            for service in reflection.services:
+                owner = self._owners.get(service.full_name) or claimed.get(service.full_name)
+                if owner is not None and owner != name:
+                    log.warning(
+                        "%s also serves %s; its contract stays %s's",
+                        name,
+                        service.full_name,
+                        owner,
+                    )
+                    continue
+                claimed[service.full_name] = name
+                pairs.append((name, service))
+        contracts = Contracts.build(pairs)
+        self._current, self._digest = contracts, digest
+        log.info("contracts: %d methods of %d services", len(contracts), len(contracts.services))
+        for listener in list(self._listeners):
+            try:
+                listener(contracts)
+            except Exception:
+                log.exception("a contracts listener failed")
+        return True
+
+
+def _digest(reflected: dict[str, Reflection]) -> str:
+    h = hashlib.sha256()
+    for name, reflection in sorted(reflected.items()):
+        h.update(f"{name}\0{reflection.digest}\0".encode())
+    return h.hexdigest()
