@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import grpc
@@ -85,7 +85,7 @@ class ContractCatalog(Lifecycle):
             return
         self._consul = CheckClient(self._consul_address)
         self._watcher = MeshServiceWatcher(
-            self._consul, self._on_services, wait_seconds=self.config.consul_wait_seconds
+            self._consul, self.observe, wait_seconds=self.config.consul_wait_seconds
         )
         self._task = asyncio.create_task(self._run(), name="contract-catalog")
         await self._watcher.start()
@@ -103,10 +103,12 @@ class ContractCatalog(Lifecycle):
         if consul is not None:
             await consul.close()
 
-    def _on_services(self, services: dict[str, MeshService]) -> None:
+    def observe(self, services: Mapping[str, MeshService]) -> None:
+        """Take Consul's view of the mesh services (the watcher calls this); those that
+        changed are re-read at once."""
         names = services.keys() | self._services.keys()
         self._pending |= {n for n in names if services.get(n) != self._services.get(n)}
-        self._services = services
+        self._services = dict(services)
         self._wake.set()
 
     async def _run(self) -> None:
