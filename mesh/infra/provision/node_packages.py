@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from mesh.infra.errors import InfraError
 from mesh.infra.provision.step import CachedStep, Context, ProvisionError, require_program, run
 
 _NODE_HINT = "install Node.js with npm and run again"
+_EXACT_VERSION = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?")
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class NodePackage:
     def __post_init__(self) -> None:
         if not self.package or self.package != self.package.strip():
             raise ValueError(f"npm package name {self.package!r} is empty or padded")
-        if not self.version or any(c in self.version for c in " ^~<>=*|"):
+        if _EXACT_VERSION.fullmatch(self.version) is None:
             raise ValueError(f"{self.package}: version {self.version!r} is not an exact version")
 
     @property
