@@ -41,9 +41,11 @@ ERROR_RESPONSES: dict[int, tuple[str, str]] = {
 }
 
 STREAM_NOTE = (
-    "A server stream: `text/event-stream` (Server-Sent Events, one message as JSON per event's "
-    "data) when the client accepts it, newline-delimited JSON otherwise. A failure after the "
-    "first message ends the stream with a final error frame holding a `google.rpc.Status`."
+    "A server stream. Clients that accept `text/event-stream` get Server-Sent Events: each "
+    "message as an `event: message` with its sequence number as `id` and its JSON as `data`. "
+    "Others get newline-delimited JSON, one message per line. A failure after the first "
+    "message ends the stream with a final error frame holding a `google.rpc.Status`: an "
+    '`event: error`, or an `{"error": Status}` line.'
 )
 
 
@@ -138,14 +140,16 @@ def _success(route: Route, schemas: SchemaSet) -> dict[str, Any]:
         return {"description": "Done; no content."}
     if contract.server_streaming:
         message = schemas.ref(contract.output)
+        final = {
+            "type": "object",
+            "properties": {"error": schemas.ref(STATUS)},
+            "required": ["error"],
+        }
         return {
             "description": f"A stream of {contract.output.name} messages.",
             "content": {
-                "text/event-stream": {
-                    "schema": {"type": "string", "description": STREAM_NOTE},
-                    "x-item-schema": message,
-                },
-                "application/x-ndjson": {"schema": message},
+                "text/event-stream": {"schema": {"type": "string"}, "x-item-schema": message},
+                "application/x-ndjson": {"schema": {"anyOf": [message, final]}},
             },
         }
     return {
