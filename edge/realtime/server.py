@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import grpc
-import socketio  # type: ignore[import-untyped]
+import socketio  # type: ignore[import-untyped,unused-ignore]
 from google.rpc import status_pb2
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
