@@ -70,6 +70,11 @@ class ContractCatalog(Lifecycle):
     def current(self) -> Contracts:
         return self._current
 
+    @property
+    def problems(self) -> Mapping[str, str]:
+        """Why each service whose reflection could not be read last time could not."""
+        return dict(self._problems)
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(contracts)` after each change; returns the unsubscribe."""
         self._listeners.append(listener)
