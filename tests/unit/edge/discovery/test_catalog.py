@@ -18,6 +18,7 @@ from trademesh.notification.v1 import notification_pb2
 from edge.contracts import Contracts, compiled_services
 from edge.discovery import ContractCatalog, DiscoveryConfig, MeshService
 from mesh.infra.ports import free_ports
+from tests.conftest import eventually
 from tests.unit.edge.discovery._probe import (
     GET_PROBE,
     LIST_PROBES,
@@ -275,3 +276,40 @@ async def test_disabled_it_keeps_the_compiled_contracts_and_starts_nothing(
         assert catalog.current.find(LIST_NOTIFICATIONS) is not None
     await catalog.stop()
     assert channels.asked == []
+
+
+async def test_stop_during_a_fetch_cancels_it_at_once(channels: Channels) -> None:
+    (closed,) = free_ports(1)  # no Consul: what it would report is given by observe()
+    catalog = ContractCatalog(
+        channels,
+        DiscoveryConfig(fetch_timeout_seconds=60, refresh_seconds=600),
+        consul_address=f"http://127.0.0.1:{closed}",
+    )
+    silent = SilentReflection()
+    async with serving(reflection_handler(silent)) as quiet:
+        channels.addresses["quiet"] = quiet
+        await catalog.start()
+        await catalog.start()
+        catalog.observe(_healthy("quiet"))
+        await asyncio.wait_for(silent.started.wait(), 10)
+        await asyncio.wait_for(catalog.stop(), 10)
+        await asyncio.wait_for(silent.cancelled.wait(), 10)
+        await catalog.stop()
+    assert "quiet" not in catalog.current.services
+
+
+async def test_changes_observed_while_running_are_fetched_without_waiting_for_the_timer(
+    channels: Channels,
+) -> None:
+    (closed,) = free_ports(1)
+    catalog = ContractCatalog(
+        channels, DiscoveryConfig(refresh_seconds=600), consul_address=f"http://127.0.0.1:{closed}"
+    )
+    async with _probe(GET_PROBE) as address, catalog:
+        channels.addresses["probe"] = address
+        catalog.observe(_healthy("probe"))
+
+        async def served() -> bool:
+            return _methods(catalog.current, "probe") == {GET_PROBE}
+
+        await eventually(served, timeout=10, what="the observed service's contract")
