@@ -8,6 +8,7 @@ from edge.docs.comments import comments_from_files
 from edge.docs.openapi import openapi_document
 from edge.docs.page import docs_routes
 from edge.docs.schemas import SchemaSet
+from edge.docs.sources import source_comments
 
 __all__ = [
     "SchemaSet",
@@ -15,4 +16,5 @@ __all__ = [
     "comments_from_files",
     "docs_routes",
     "openapi_document",
+    "source_comments",
 ]
