@@ -11,7 +11,7 @@ from edge.http.metrics import HttpMetrics, MetricsMiddleware, http_metrics
 from edge.http.responses import edge_error_response, error_response, json_bytes, status_body
 from edge.http.scope import route_template, set_route_template
 from edge.http.security import SecurityHeadersMiddleware
-from edge.http.stack import http_middleware, wrap_http
+from edge.http.stack import http_middleware, middleware_stack
 from edge.http.tracing import TracingMiddleware
 
 __all__ = [
@@ -29,8 +29,8 @@ __all__ = [
     "http_metrics",
     "http_middleware",
     "json_bytes",
+    "middleware_stack",
     "route_template",
     "set_route_template",
     "status_body",
-    "wrap_http",
 ]

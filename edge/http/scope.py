@@ -22,13 +22,12 @@ def route_template(scope: Scope) -> str | None:
     """The template recorded by the handler (scope key or `request.state`), else the path
     of the plain Starlette route that matched, else None."""
     template = scope.get(ROUTE_TEMPLATE_KEY)
+    if not isinstance(template, str):
+        state = scope.get("state")
+        template = state.get(ROUTE_TEMPLATE_KEY) if isinstance(state, dict) else None
     if isinstance(template, str):
-        return template
-    state = scope.get("state")
-    if isinstance(state, dict):
-        template = state.get(ROUTE_TEMPLATE_KEY)
-        if isinstance(template, str):
-            return template
+        # "POST /api/v1/orders" is taken too: a path template has no spaces.
+        return template.rpartition(" ")[2]
     route: Any = scope.get("route")
     if route is None or isinstance(route, Mount):
         return None

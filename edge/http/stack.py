@@ -35,7 +35,7 @@ def http_middleware(
     ]
 
 
-def wrap_http(
+def middleware_stack(
     app: ASGIApp,
     config: HttpConfig,
     *,

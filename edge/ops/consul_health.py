@@ -99,8 +99,14 @@ class ConsulHealth(Lifecycle):
             if task is None:
                 task = self._pending[service] = asyncio.create_task(self._fetch(service))
                 task.add_done_callback(lambda _: self._pending.pop(service, None))
-            # A caller that goes away does not cancel the fetch the others are waiting for.
-            outcome = await asyncio.shield(task)
+            try:
+                # A caller that goes away does not cancel the fetch the others wait for.
+                outcome = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                me = asyncio.current_task()
+                if task.cancelled() and not (me is not None and me.cancelling()):
+                    raise ConsulError("consul health reader stopped") from None
+                raise
         if isinstance(outcome, ConsulError):
             raise ConsulError(str(outcome))  # a fresh one: a shared one would pile up tracebacks
         return outcome

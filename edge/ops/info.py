@@ -10,7 +10,7 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.api import http_pb2
@@ -21,6 +21,14 @@ from edge.contracts import Contracts, MethodContract
 from edge.http.responses import JSON_MEDIA_TYPE, json_bytes
 from edge.ops.consul_health import ConsulHealth
 from edge.ops.health import service_health
+from edge.rest.routes import Route
+
+
+class RouteSource(Protocol):
+    """The route table as the REST transcoder built it (`edge.rest.RouteTable`)."""
+
+    @property
+    def routes(self) -> tuple[Route, ...]: ...
 
 
 def _package_version() -> str:
@@ -59,8 +67,30 @@ def bindings(method: MethodContract) -> list[tuple[str, str]]:
     return found
 
 
-def route_count(contracts: Contracts) -> int:
-    return sum(len(bindings(m)) for m in contracts if m.reachable)
+@dataclass(frozen=True)
+class Served:
+    """One HTTP route: method, path template, the RPC and the Consul service behind it."""
+
+    http_method: str
+    path: str
+    rpc: str
+    service: str
+
+
+def served_routes(contracts: Contracts, table: RouteSource | None) -> list[Served]:
+    """The route table's routes when there is one (what the edge really serves), else every
+    binding of every reachable RPC in the contracts."""
+    if table is not None:
+        return [
+            Served(r.http_method, r.template.text, r.method.name, r.method.service)
+            for r in table.routes
+        ]
+    return [
+        Served(verb, path, m.name, m.service)
+        for m in contracts
+        if m.reachable
+        for verb, path in bindings(m)
+    ]
 
 
 class InfoEndpoints:
@@ -70,11 +100,16 @@ class InfoEndpoints:
         contracts: Callable[[], Contracts],
         services: Callable[[], Sequence[str]],
         consul: ConsulHealth,
+        routes: Callable[[], RouteSource] | None = None,
     ) -> None:
         self.identity = identity
         self.contracts = contracts
         self.services = services
         self.consul = consul
+        self.routes = routes
+
+    def _served(self) -> list[Served]:
+        return served_routes(self.contracts(), None if self.routes is None else self.routes())
 
     async def info(self, request: Request) -> Response:
         me = self.identity
@@ -87,13 +122,14 @@ class InfoEndpoints:
                 "uptimeSeconds": round(me.uptime_seconds(), 3),
                 "python": platform.python_version(),
                 "grpc": grpc.__version__,
-                "routes": route_count(self.contracts()),
+                "routes": len(self._served()),
                 "services": list(self.services()),
             }
         )
 
     async def services_doc(self, request: Request) -> Response:
         contracts = self.contracts()
+        served = self._served()
         names = list(self.services())
         healths = await asyncio.gather(*(service_health(self.consul, n) for n in names))
         return _json(
@@ -111,24 +147,21 @@ class InfoEndpoints:
                             }
                             for i in health.instances
                         ],
-                        **_served(contracts, health.service),
+                        "routes": [
+                            {"method": r.http_method, "path": r.path, "rpc": r.rpc}
+                            for r in served
+                            if r.service == health.service
+                        ],
+                        "rooms": [
+                            {"room": m.room, "rpc": m.name}
+                            for m in contracts
+                            if m.service == health.service and m.reachable and m.room
+                        ],
                     }
                     for health in healths
                 ]
             }
         )
-
-
-def _served(contracts: Contracts, service: str) -> dict[str, Any]:
-    mine = [m for m in contracts if m.service == service and m.reachable]
-    return {
-        "routes": [
-            {"method": verb, "path": path, "rpc": m.name}
-            for m in mine
-            for verb, path in bindings(m)
-        ],
-        "rooms": [{"room": m.room, "rpc": m.name} for m in mine if m.room],
-    }
 
 
 def _json(doc: dict[str, Any]) -> Response:

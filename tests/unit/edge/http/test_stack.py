@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from edge.http.config import HttpConfig
-from edge.http.stack import http_middleware, wrap_http
+from edge.http.stack import http_middleware, middleware_stack
 
 ORIGIN = "https://app.example.com"
 
@@ -51,7 +51,7 @@ def _config() -> HttpConfig:
 
 async def test_wrapped_around_a_whole_app() -> None:
     registry = CollectorRegistry()
-    app = wrap_http(
+    app = middleware_stack(
         Starlette(routes=_routes()), _config(), tracer_provider=TracerProvider(), registry=registry
     )
     await _check(app, registry)

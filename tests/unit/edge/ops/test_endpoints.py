@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 
 import grpc
 import httpx
@@ -16,8 +17,9 @@ from starlette.applications import Starlette
 from edge.contracts import Contracts, compiled_contracts
 from edge.http.metrics import MetricsMiddleware
 from edge.ops.consul_health import ConsulHealth
-from edge.ops.info import EdgeIdentity, bindings, route_count
+from edge.ops.info import EdgeIdentity, bindings, served_routes
 from edge.ops.routes import ops_routes
+from edge.rest.routes import PathTemplate, Route
 
 IDENTITY = EdgeIdentity(
     instance_id="edge-7",
@@ -57,7 +59,11 @@ async def client(
 def test_bindings_list_each_http_rule_primary_first(contracts: Contracts) -> None:
     found = {m.name: bindings(m) for m in contracts}
     assert found["trademesh.identity.v1.IdentityService.Login"] == [("POST", "/api/v1/auth/login")]
-    assert route_count(contracts) >= len([m for m in contracts if m.reachable and m.http_rules])
+    served = served_routes(contracts, None)
+    assert len(served) == sum(len(bindings(m)) for m in contracts if m.reachable)
+    service_only = {m.name for m in contracts if not m.reachable}
+    assert service_only  # the contracts do have RPCs only services may call
+    assert not [r for r in served if r.rpc in service_only]
 
 
 async def test_metrics_are_the_registry_in_prometheus_text(
@@ -92,7 +98,7 @@ async def test_info_says_what_this_edge_is(client: httpx.AsyncClient, contracts:
     assert info["uptimeSeconds"] >= 0
     assert info["grpc"] == grpc.__version__
     assert info["python"].count(".") == 2
-    assert info["routes"] == route_count(contracts) > 0
+    assert info["routes"] == len(served_routes(contracts, None)) > 0
     assert info["services"] == list(contracts.services)
 
 
@@ -106,3 +112,32 @@ async def test_health_of_a_service_the_edge_does_not_call_is_404(
     assert body["code"] == grpc.StatusCode.NOT_FOUND.value[0]
     assert "billing" in body["message"]
     assert body["details"][0]["reason"] == "SERVICE_UNKNOWN"
+
+
+async def test_with_a_route_table_info_counts_what_it_serves(
+    contracts: Contracts, registry: CollectorRegistry
+) -> None:
+    login = next(m for m in contracts if m.name.endswith("IdentityService.Login"))
+    table = SimpleNamespace(
+        routes=(Route("POST", PathTemplate("/api/v1/auth/login", ()), login, "*", ""),)
+    )
+    routes = ops_routes(
+        consul_address="http://127.0.0.1:9",
+        contracts=lambda: contracts,
+        routes=lambda: table,
+        registry=registry,
+        name="edge1",
+    )
+    transport = httpx.ASGITransport(app=Starlette(routes=routes))
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+        info = (await client.get("/info")).json()
+    assert info["routes"] == 1
+    assert info["name"] == "edge1"
+    assert info["instanceId"].startswith("edge1-")
+
+
+def test_ops_routes_needs_one_way_to_reach_consul(
+    contracts: Contracts, registry: CollectorRegistry
+) -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        ops_routes(contracts=lambda: contracts, registry=registry)
