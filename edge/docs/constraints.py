@@ -3,6 +3,7 @@ bounds, item counts. Rules it cannot say (CEL, `not_in`, 64-bit bounds) stay wit
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from buf.validate import validate_pb2
@@ -31,6 +32,9 @@ BOUNDS: dict[str, str] = {
     "lt": "exclusiveMaximum",
     "lte": "maximum",
 }
+# RE2 syntax that ECMA-262 regular expressions (JSON Schema's) read differently or not at all:
+# such a pattern is left to the service rather than documented wrongly.
+RE2_ONLY = re.compile(r"\(\?[imsU-]|\(\?P<|\\[AzCQ]|\[\[:")
 NUMERIC_RULES = ("int32", "uint32", "sint32", "fixed32", "sfixed32", "float", "double")
 
 
@@ -94,7 +98,7 @@ def _string(rules: validate_pb2.StringRules, schema: dict[str, Any]) -> None:
         schema["minLength"] = rules.min_len
     if rules.HasField("max_len"):
         schema["maxLength"] = rules.max_len
-    if rules.HasField("pattern"):
+    if rules.HasField("pattern") and not RE2_ONLY.search(rules.pattern):
         schema["pattern"] = rules.pattern
     if rules.HasField("const"):
         schema["const"] = rules.const

@@ -73,6 +73,12 @@ message Everything {
     int32 depth = 1;
   }
 }
+
+// Calls on everything.
+service SampleService {
+  // Does a thing.
+  rpc Do(Everything) returns (Everything);
+}
 """
 
 
