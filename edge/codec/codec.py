@@ -1,74 +1,125 @@
-"""Proto3 JSON ↔ protobuf for one message type, on top of `google.protobuf.json_format`."""
+"""Proto3 JSON ↔ protobuf for one message type, with the results of `json_format` and none
+of its per-call descriptor walking: every message type is compiled once into tables."""
 
 from __future__ import annotations
 
 import json
-import re
 from functools import cache
 from typing import Any
 
-from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import Descriptor
-from google.protobuf.descriptor_pool import DescriptorPool
 from google.protobuf.message import Message
 
-from edge.codec.errors import CodecError
-
-_UNKNOWN = re.compile(r'has no field named "([^"]+)" at "([^"]*)"')
-_AT = re.compile(r" at ([\w.\[\]]+?)\.*$", re.MULTILINE)
-_FAILED = re.compile(r"Failed to parse (\w+) field")
+from edge.codec._compile import MANY, MESSAGE, OMIT, Compiled, compiled
+from edge.codec.errors import CodecError, Invalid
 
 
-def _field_of(error: json_format.ParseError, prefix: str) -> str:
-    text = str(error)
-    unknown = _UNKNOWN.search(text)
-    if unknown:
-        name, at = unknown.groups()
-        path = ".".join(p for p in (at.split(".", 1)[1] if "." in at else "", name) if p)
-    else:
-        found = _AT.search(text)
-        if found and "." in found.group(1):
-            path = found.group(1).split(".", 1)[1]
-        else:
-            path = ".".join(_FAILED.findall(text))
-    return ".".join(p for p in (prefix, path) if p)
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
+    return value
 
 
-def _pool(message: Message) -> DescriptorPool:
-    pool: DescriptorPool = message.DESCRIPTOR.file.pool  # type: ignore[assignment]
-    return pool
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class MessageCodec:
     """Encodes and decodes one message type as proto3 JSON."""
 
+    __slots__ = ("_tables", "descriptor", "message_class")
+
     def __init__(self, descriptor: Descriptor) -> None:
         self.descriptor = descriptor
-        self.message_class: type[Message] = message_factory.GetMessageClass(descriptor)
+        self._tables = compiled(descriptor)
+        self.message_class: type[Message] = self._tables.message_class
 
-    def decode(self, data: bytes) -> Message:
+    def decode(self, data: bytes | str) -> Message:
+        """A new message from JSON text."""
         try:
-            value = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as error:
+            text = data.decode() if isinstance(data, (bytes, bytearray)) else data
+            value = _DECODER.decode(text)
+        except (ValueError, RecursionError) as error:
             raise CodecError("", f"malformed JSON: {error}") from None
-        message = self.message_class()
-        self.merge(value, message)
-        return message
+        return _build(self._tables, value, "")
 
     def merge(self, value: Any, message: Message, path: str = "") -> None:
+        """Merges an already-parsed JSON value into `message`, all or nothing."""
+        scratch = self.message_class()
+        scratch.CopyFrom(message)
         try:
-            json_format.ParseDict(value, message, descriptor_pool=_pool(message))
-        except json_format.ParseError as error:
-            raise CodecError(_field_of(error, path), str(error)) from None
+            _merge(self._tables, value, scratch)
+        except Invalid as bad:
+            raise bad.error(path) from None
+        except RecursionError:
+            raise CodecError(path, "nested too deeply") from None
+        message.CopyFrom(scratch)
 
     def to_dict(self, message: Message) -> dict[str, Any]:
-        return json_format.MessageToDict(message, descriptor_pool=_pool(message))
+        """The proto3 JSON object of `message` (json_format.MessageToDict's defaults)."""
+        try:
+            return self._tables.write(message)  # type: ignore[no-any-return]
+        except Invalid as bad:
+            raise bad.error() from None
 
     def encode(self, message: Message) -> bytes:
-        return json.dumps(self.to_dict(message), separators=(",", ":")).encode()
+        """The proto3 JSON text of `message`, UTF-8."""
+        return _ENCODER.encode(self.to_dict(message)).encode()
 
 
 @cache
 def codec_for(descriptor: Descriptor) -> MessageCodec:
     """The codec for `descriptor`, built once."""
     return MessageCodec(descriptor)
+
+
+def _build(tables: Compiled, value: Any, path: str) -> Message:
+    try:
+        argument = tables.read(value)
+    except Invalid as bad:
+        raise bad.error(path) from None
+    except RecursionError:
+        raise CodecError(path, "nested too deeply") from None
+    if type(argument) is not dict:
+        return argument  # type: ignore[no-any-return]
+    try:
+        return tables.message_class(**argument)
+    except (ValueError, TypeError) as error:
+        raise CodecError(path, str(error)) from None
+
+
+def _merge(tables: Compiled, value: Any, message: Any) -> None:
+    if not tables.regular:
+        if tables.descriptor.full_name == "google.protobuf.Any" and value == {}:
+            return
+        argument = tables.read(value)
+        message.CopyFrom(tables.message_class(**argument) if type(argument) is dict else argument)
+        return
+    tables.read(value)  # validates every field before anything is set
+    for key, item in value.items():
+        entry = tables.entries[key]
+        name = entry.name
+        if item is None:
+            if entry.null is OMIT:
+                message.ClearField(name)
+            elif entry.how == MESSAGE:
+                getattr(message, name).null_value = 0
+            else:
+                setattr(message, name, entry.null)
+        elif entry.how == MESSAGE:
+            child = getattr(message, name)
+            child.SetInParent()
+            try:
+                _merge(compiled(child.DESCRIPTOR), item, child)
+            except Invalid as bad:
+                raise bad.within(key) from None
+        elif entry.how == MANY:
+            message.ClearField(name)
+            message.MergeFrom(tables.message_class(**{name: entry.read(item)}))
+        else:
+            setattr(message, name, entry.read(item))

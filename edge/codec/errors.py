@@ -1,4 +1,4 @@
-"""The codec's one error: which field of the client's JSON is wrong, and how."""
+"""The codec's errors: which field of the client's JSON is wrong, and how."""
 
 from __future__ import annotations
 
@@ -11,3 +11,26 @@ class CodecError(ValueError):
         super().__init__(f"{field}: {description}" if field else description)
         self.field = field
         self.description = description
+
+
+class Invalid(Exception):
+    """Raised deep inside a compiled reader; each enclosing level adds its key on the way out,
+    so the path is only built when something is wrong."""
+
+    def __init__(self, description: str, *segments: str) -> None:
+        super().__init__(description)
+        self.description = description
+        self.segments = list(segments)  # innermost first
+
+    def within(self, segment: str) -> Invalid:
+        self.segments.append(segment)
+        return self
+
+    def error(self, prefix: str = "") -> CodecError:
+        path = prefix
+        for segment in reversed(self.segments):
+            if segment.startswith("["):
+                path += segment
+            else:
+                path = f"{path}.{segment}" if path else segment
+        return CodecError(path, self.description)
