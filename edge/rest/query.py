@@ -25,11 +25,8 @@ _INTEGERS = {
 }  # fmt: skip
 _FLOATS = {_F.TYPE_FLOAT, _F.TYPE_DOUBLE}
 # Well-known types a query value can spell: their JSON form is one string or scalar.
-_TEXT_TYPES = {
-    "google.protobuf.Timestamp",
-    "google.protobuf.Duration",
-    "google.protobuf.FieldMask",
-}
+_TEXT_TYPES = {"google.protobuf.Timestamp", "google.protobuf.Duration"}
+_FIELD_MASK = "google.protobuf.FieldMask"
 _WRAPPERS = {
     f"google.protobuf.{name}Value"
     for name in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
@@ -37,6 +34,7 @@ _WRAPPERS = {
 _BOOLS = {"true": True, "false": False, "1": True, "0": False}
 _INTEGER = re.compile(r"-?[0-9]+")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_UNDERSCORED = re.compile(r"_([a-z])")
 _SPECIAL_FLOATS = {"NaN", "Infinity", "-Infinity"}
 _MAX_CACHED_NAMES = 256
 
@@ -46,7 +44,7 @@ class Param:
     """A query parameter resolved against the request message."""
 
     path: tuple[str, ...]  # proto field names from the request message
-    kind: str  # "bool", "int", "float" or "text" (passed to the codec as written)
+    kind: str  # "bool", "int", "float", "mask" or "text" (passed to the codec as written)
     repeated: bool
     oneof: tuple[tuple[str, ...], str] | None  # (path of its message, oneof name)
 
@@ -64,6 +62,10 @@ def json_value(name: str, kind: str, text: str) -> Any:
         if not _INTEGER.fullmatch(text):
             raise EdgeError.invalid(name, f"expected an integer, got {text!r}")
         return int(text)
+    if kind == "mask":
+        # Clients name fields as the contracts do (`display_name`); JSON spells a mask's
+        # paths in lowerCamelCase.
+        return ",".join(_camel(path) for path in text.split(","))
     if kind == "float":
         if text in _SPECIAL_FLOATS:
             return text
@@ -73,6 +75,10 @@ def json_value(name: str, kind: str, text: str) -> Any:
     return text
 
 
+def _camel(path: str) -> str:
+    return _UNDERSCORED.sub(lambda found: found.group(1).upper(), path)
+
+
 def kind_of(field: FieldDescriptor) -> str | None:
     """How a query or path value of this field is read, or None when one value cannot say it
     (a message other than the well-known types with a scalar JSON form)."""
@@ -80,6 +86,8 @@ def kind_of(field: FieldDescriptor) -> str | None:
     if message is not None:
         if message.full_name in _TEXT_TYPES:
             return "text"
+        if message.full_name == _FIELD_MASK:
+            return "mask"
         if message.full_name in _WRAPPERS:
             return kind_of(message.fields_by_name["value"])
         return None

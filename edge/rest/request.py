@@ -102,18 +102,24 @@ def _parsed(body: bytes) -> Any:
 
 
 def _merge_body_field(message: Message, body: str, value: Any) -> None:
-    """The body into the field it binds; errors name fields inside the body, as the client
-    wrote them."""
+    """The body into the field it binds. A message body is an object whose keys the client
+    wrote, so errors name fields within it (`detail.weight`); any other body is the field's
+    value itself, so errors name the field (`symbols[0]`)."""
     *parents, name = body.split(".")
     target = message
     for part in parents:
         target = getattr(target, part)
     field = target.DESCRIPTOR.fields_by_name[name]
+    object_body = (
+        field.message_type is not None
+        and not field.is_repeated
+        and field.message_type.file.package != "google.protobuf"
+    )
     try:
-        if field.message_type is not None and not field.is_repeated:
-            inner = getattr(target, name)
-            if field.message_type.file.package != "google.protobuf" and not isinstance(value, dict):
+        if object_body:
+            if not isinstance(value, dict):
                 raise EdgeError.invalid("", "expected a JSON object")
+            inner = getattr(target, name)
             codec_for(field.message_type).merge(value, inner)
             inner.SetInParent()
         else:
