@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -51,8 +52,10 @@ class Edge:
     verifier: CountingVerifier
     revoked: RevokedSessions
 
-    async def identity(self) -> id_grpc.IdentityServiceStub:
-        return await self.mesh.stub(id_grpc.IdentityServiceStub, "identity")
+    async def identity(self) -> id_grpc.IdentityServiceAsyncStub:
+        channel: Any = await self.mesh.connect("identity")  # a grpc.aio.Channel
+        stub: id_grpc.IdentityServiceAsyncStub = id_grpc.IdentityServiceStub(channel)
+        return stub
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -81,7 +84,7 @@ async def edge(consul: Consul, kafka: Kafka, identity: ServiceProcess) -> AsyncI
         yield Edge(mesh, auth, verifier, revoked)
 
 
-async def _sign_in(stub: id_grpc.IdentityServiceStub) -> id_pb.LoginResponse:
+async def _sign_in(stub: id_grpc.IdentityServiceAsyncStub) -> id_pb.LoginResponse:
     email = f"u{uuid.uuid4().hex[:8]}@example.com"
     await stub.Register(id_pb.RegisterRequest(email=email, password=PASSWORD, display_name="U"))
     return await stub.Login(id_pb.LoginRequest(email=email, password=PASSWORD))

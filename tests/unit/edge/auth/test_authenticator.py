@@ -282,3 +282,17 @@ async def test_when_every_caller_is_cancelled_the_verification_still_fills_the_c
     await eventually(cached, timeout=5, interval=0.01, what="the verified token cached")
     assert await auth.authenticate(bearer(issued)) is not None
     assert world.verifier.calls == 1
+
+
+async def test_a_session_revoked_while_its_token_is_being_verified_is_refused(
+    world: World,
+) -> None:
+    async with world.auth() as auth:
+        issued = world.access()
+        world.verifier.gate = asyncio.Event()
+        caller = asyncio.create_task(refused(auth, bearer(issued)))
+        await world.verifier.entered.wait()
+        world.revoked.revoke(issued.claims.session_id, issued.claims.expires_at)
+        world.verifier.gate.set()
+        assert await caller == (401, "SESSION_REVOKED", {})
+        assert auth.cached_tokens == 0
