@@ -9,7 +9,7 @@ from typing import Any
 
 from edge.contracts import Contracts
 from edge.docs.comments import NO_COMMENTS
-from edge.docs.openapi import STATUS
+from edge.docs.openapi import STATUS, check_info
 from edge.docs.schemas import Schema, SchemaSet
 from edge.realtime.hub import EVENT, ROOM_ERROR, ROOM_STATUS
 from edge.realtime.rooms import RoomPattern, RoomTable
@@ -30,6 +30,7 @@ def asyncapi_document(
 ) -> dict[str, Any]:
     """`info` is the AsyncAPI Info object (at least `title` and `version`); `servers`, when
     given, the Servers object (each server gets the token security)."""
+    check_info(info)
     schemas = SchemaSet(comments)
     status = schemas.ref(STATUS)
     security = [{"$ref": f"#/components/securitySchemes/{SECURITY_SCHEME}"}]

@@ -54,6 +54,7 @@ def openapi_document(
 ) -> dict[str, Any]:
     """`info` is the OpenAPI Info object (at least `title` and `version`); `comments` maps
     full names to proto comments (see `edge.docs.comments`) for descriptions."""
+    check_info(info)
     schemas = SchemaSet(comments)
     status = schemas.ref(STATUS)
     paths: dict[str, dict[str, Any]] = {}
@@ -174,6 +175,13 @@ def _summary(text: str) -> str:
     first = text.split("\n\n", 1)[0].replace("\n", " ")
     end = first.find(". ")
     return first if end < 0 else first[: end + 1]
+
+
+def check_info(info: Mapping[str, Any]) -> None:
+    """Both documents require an Info object with a string title and version."""
+    for key in ("title", "version"):
+        if not isinstance(info.get(key), str) or not info[key]:
+            raise ValueError(f"info.{key}: required, a non-empty string")
 
 
 def _tag(name: str, description: str) -> dict[str, str]:

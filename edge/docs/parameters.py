@@ -79,8 +79,8 @@ def request_body(route: Route, schemas: SchemaSet) -> dict[str, Any] | None:
     message = route.method.input
     if route.body == "*":
         schema = _without_path_fields(route, schemas)
-        target = schemas.schemas[message.full_name]
-        required = bool(schema.get("required", target.get("required")))
+        shown = schemas.schemas[message.full_name] if "$ref" in schema else schema
+        required = bool(shown.get("required"))
         description = f"The {message.name} fields the path does not carry."
     else:
         field = field_at(message, (route.body,))
@@ -98,7 +98,7 @@ def _without_path_fields(route: Route, schemas: SchemaSet) -> Schema:
     message = route.method.input
     reference = schemas.ref(message)
     top = {v.field_path[0] for v in route.template.variables if len(v.field_path) == 1}
-    if not top:
+    if not top or "$ref" not in reference:  # a well-known type is written inline, whole
         return reference
     dropped = {message.fields_by_name[name].json_name for name in top}
     schema = dict(schemas.schemas[message.full_name])

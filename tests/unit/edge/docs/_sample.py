@@ -78,6 +78,8 @@ message Everything {
 service SampleService {
   // Does a thing.
   rpc Do(Everything) returns (Everything);
+  // Answers nothing.
+  rpc Ping(google.protobuf.Empty) returns (google.protobuf.Empty);
 }
 """
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from google.protobuf import descriptor_pool
 
-from edge.contracts import MethodContract
+from edge.contracts import MethodContract, compiled_contracts
 from edge.docs.openapi import openapi_document
 from edge.rest.routes import PathTemplate, Route
 
@@ -83,3 +83,28 @@ def test_a_method_without_an_access_rule_asks_for_a_token(contract: MethodContra
     operation = _operation(openapi_document([_route(contract, "GET", "/v1/x")], INFO))
     assert operation["security"] == [{"bearerAuth": []}]
     assert operation["x-roles"] == []
+
+
+def test_a_star_body_whose_required_fields_are_all_in_the_path() -> None:
+    # CancelOrderRequest requires order_id, and the path carries it.
+    cancel = compiled_contracts().find("/trademesh.trading.v1.TradingService/CancelOrder")
+    assert cancel is not None
+    route = _route(cancel, "POST", "/v1/orders/{order_id}/cancel", body="*")
+    body = _operation(openapi_document([route], INFO), "post")["requestBody"]
+    assert body["required"] is False
+    assert "required" not in body["content"]["application/json"]["schema"]
+
+
+@pytest.mark.parametrize("info", [{}, {"title": "t"}, {"title": "t", "version": 1}])
+def test_an_incomplete_info_is_refused_naming_the_key(info: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"info\.(title|version)"):
+        openapi_document([], info)
+
+
+def test_well_known_messages_are_written_inline(sample: descriptor_pool.DescriptorPool) -> None:
+    service = sample.FindServiceByName("sample.v1.SampleService")
+    ping = MethodContract.read("sample", service.methods_by_name["Ping"])
+    operation = _operation(openapi_document([_route(ping, "POST", "/v1/ping", "*")], INFO), "post")
+    empty = {"type": "object", "maxProperties": 0}
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == empty
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == empty
