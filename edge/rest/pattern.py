@@ -60,6 +60,15 @@ class PathTemplate:
     segments: tuple[str, ...] = ()  # each a literal, STAR or DOUBLE_STAR, variables expanded
     verb: str = ""  # the custom verb after the last ":", without it
 
+    def __post_init__(self) -> None:
+        # Built from its text alone (`PathTemplate("/v1/{name}", ...)`): parsed here, so a
+        # template is whole however it was made.
+        if not self.segments:
+            parsed = _Parser(self.text).parse()
+            object.__setattr__(self, "variables", parsed.variables)
+            object.__setattr__(self, "segments", parsed.segments)
+            object.__setattr__(self, "verb", parsed.verb)
+
     @property
     def openapi_path(self) -> str:
         """The path as OpenAPI writes it: each variable as `{dotted.name}`."""

@@ -39,7 +39,6 @@ def build_request(
     else:
         _require_json(content_type)
         if route.body == "*":
-            _require_object(route.method.input, body)
             message = _decoded(route.method.input, body)
         else:
             message = route.method.request_class()
@@ -75,18 +74,6 @@ def _unsupported(content_type: str | None, why: str) -> EdgeError:
     )
 
 
-def _require_object(descriptor: Descriptor, body: bytes) -> None:
-    # Well-known types have JSON forms of their own (a string, a list); any other message
-    # is a JSON object.
-    if descriptor.file.package != "google.protobuf" and not body.lstrip().startswith(b"{"):
-        stripped = body.strip()
-        try:
-            json.loads(stripped)
-        except ValueError:
-            raise EdgeError.invalid("", "malformed JSON") from None
-        raise EdgeError.invalid("", "expected a JSON object")
-
-
 def _decoded(descriptor: Descriptor, body: bytes) -> Message:
     try:
         return codec_for(descriptor).decode(body)
@@ -117,8 +104,6 @@ def _merge_body_field(message: Message, body: str, value: Any) -> None:
     )
     try:
         if object_body:
-            if not isinstance(value, dict):
-                raise EdgeError.invalid("", "expected a JSON object")
             inner = getattr(target, name)
             codec_for(field.message_type).merge(value, inner)
             inner.SetInParent()

@@ -51,7 +51,7 @@ class RouteConflict(RouteError):
         self.second = second
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per binding: hashed by identity, cheaply
 class Route:
     http_method: str  # "GET", "POST", "PUT", "PATCH", "DELETE" (or a custom verb, upper case)
     template: PathTemplate

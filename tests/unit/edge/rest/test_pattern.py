@@ -178,3 +178,12 @@ def test_paths_read_with_a_verb_first_then_without() -> None:
     assert split_path("/v1/a:") == [(["v1", "a:"], "")]
     assert split_path("/v1//a") == []
     assert split_path("relative") == []
+
+
+def test_a_template_made_from_its_text_alone_is_parsed() -> None:
+    made = PathTemplate("/v1/{name=items/*}:get", (Variable(("name",)),))
+    assert made == PathTemplate.parse("/v1/{name=items/*}:get")
+    assert made.openapi_path == "/v1/{name}:get"
+    assert made.match("/v1/items/1:get") == {"name": "items/1"}
+    with pytest.raises(TemplateError):
+        PathTemplate("v1", ())
