@@ -178,8 +178,12 @@ class QueryFields:
             grouped.setdefault(name, []).extend([texts] if isinstance(texts, str) else texts)
         found: list[tuple[str, Param, Any]] = []
         oneofs: dict[tuple[tuple[str, ...], str], str] = {}
+        spellings: dict[tuple[str, ...], str] = {}
         for name, texts in grouped.items():
             param = self.param(name)
+            other = spellings.setdefault(param.path, name)
+            if other != name:
+                raise EdgeError.invalid(name, f"the same field as {other!r}: give it once")
             if param.oneof is not None:
                 other = oneofs.setdefault(param.oneof, name)
                 if other != name:

@@ -12,7 +12,7 @@ from google.rpc import error_details_pb2
 
 from edge.contracts import compiled_contracts
 from edge.errors import EdgeError
-from edge.rest.query import Query, query_fields
+from edge.rest.query import Query, apply_query, query_fields
 from edge.rest.request import build_request
 from edge.rest.routes import RouteTable
 from tests.unit.edge.rest._contracts import Rpc, rule, table
@@ -148,6 +148,13 @@ def test_the_real_contracts_take_their_list_parameters() -> None:
         ([("name", "a"), ("name", "b")], "name", "given more than once"),
         ([("page.size", "1"), ("page.size", "2")], "page.size", "given more than once"),
         ([("left", "l"), ("right", "r")], "right", "only one of 'left' and 'right'"),
+        ([("user_id", "a"), ("userId", "b")], "userId", "the same field as 'user_id'"),
+        ([("Page.size", "1")], "Page.size", "unknown query parameter"),  # names are exact
+        (
+            [("filter.page.size", "1"), ("filter.page.size", "2")],
+            "filter.page.size",
+            "more than once",
+        ),
         ([("flag", "yes")], "flag", "expected true, false, 1 or 0"),
         ([("enabled", "maybe")], "enabled", "expected true, false, 1 or 0"),
         ([("count", "x")], "count", "expected an integer"),
@@ -227,3 +234,10 @@ def test_resolved_names_are_cached_per_route() -> None:
         with pytest.raises(EdgeError):
             fields.param(f"junk{index}")
     assert len(fields._params) <= 256
+
+
+def test_apply_query_sets_fields_on_a_message_of_its_own() -> None:
+    route = ROUTES.match("GET", "/v1/things").route
+    message = route.method.request_class()
+    apply_query(route, [("page.size", "4"), ("symbols", "A")], message)
+    assert _json(message) == {"page": {"size": 4}, "symbols": ["A"]}
