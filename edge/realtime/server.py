@@ -98,6 +98,7 @@ class Realtime(Lifecycle):
         self._joins: dict[str, set[asyncio.Task[Any]]] = {}
         self._revocations: set[asyncio.Task[None]] = set()
         self._started = self._stopped = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.server.on("connect", self._connect)
         self.server.on("disconnect", self._disconnect)
         self.server.on("subscribe", self._subscribe)
@@ -123,6 +124,7 @@ class Realtime(Lifecycle):
         if self._started:
             return
         self._started = True
+        self._loop = asyncio.get_running_loop()
         if self._on_revoked is not None:
             self._unsubscribe = self._on_revoked(self.revoked)
         if self._gc_tuning:
@@ -147,9 +149,16 @@ class Realtime(Lifecycle):
     # -- revocation --
 
     def revoked(self, session_id: str) -> None:
-        """Disconnects every socket of `session_id` (the `RevokedSessions` callback)."""
+        """Disconnects every socket of `session_id` (the `RevokedSessions` callback); may be
+        called from another thread once started."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self.revoked, session_id)
+            return
         for sid in self.connected(session_id):
-            task = asyncio.get_running_loop().create_task(self._revoke(sid))
+            task = loop.create_task(self._revoke(sid))
             self._revocations.add(task)
             task.add_done_callback(self._revocations.discard)
 
@@ -186,6 +195,12 @@ class Realtime(Lifecycle):
         except EdgeError as error:
             raise socketio.exceptions.ConnectionRefusedError(
                 str(error), status_json(error.status)
+            ) from None
+        except Exception:
+            log.exception("verifying a Socket.IO token failed")
+            status = make_status(grpc.StatusCode.UNAVAILABLE, "the token could not be verified")
+            raise socketio.exceptions.ConnectionRefusedError(
+                status.message, status_json(status)
             ) from None
         if principal is None:  # an authenticator that saw no token
             status = make_status(grpc.StatusCode.UNAUTHENTICATED, "the token was not accepted")

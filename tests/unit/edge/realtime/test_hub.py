@@ -62,6 +62,8 @@ async def test_members_share_one_stream_that_the_last_leave_cancels(
     # One emit per event to the room, whatever its size.
     assert emitter.room_emits.count(("event", "quotes:AAA")) == len(emitter.seqs("s1"))
     assert [e["data"]["quote"]["symbol"] for e in emitter.events("s2")] == ["AAA"] * 3
+    emitted = metrics.events_emitted.labels("quotes:{symbols}")._value.get()
+    assert emitted == len(emitter.seqs("s1"))
 
     assert await hub.leave("s1", "quotes:AAA")
     assert hub.upstream_open("quotes:AAA")

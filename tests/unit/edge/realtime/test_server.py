@@ -4,6 +4,7 @@ the marketdata service (or a scripted stream) on a real grpc.aio server upstream
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -209,3 +210,50 @@ async def test_stopping_the_edge_cancels_open_streams(
         await _until(lambda: scripted.open == 0, "the upstream call cancelled")
         await _until(lambda: not alice.sio.connected, "the client disconnected")
         assert edge.realtime.metrics.upstream_streams._value.get() == 0
+
+
+async def test_a_room_event_is_encoded_once_for_all_its_members(
+    edge: Edge, provider: ManualProvider
+) -> None:
+    encoded: list[str] = []
+
+    class Counting(socketio.packet.Packet):  # type: ignore[misc]
+        def encode(self) -> Any:
+            if self.packet_type == socketio.packet.EVENT and self.data[0] == "event":
+                encoded.append(self.data[1]["room"])
+            return super().encode()
+
+    edge.realtime.server.packet_class = Counting
+    clients = [await edge.client() for _ in range(5)]
+    for client in clients:
+        assert (await client.call("subscribe", {"room": "quotes:BBB"}))["ok"] is True
+    before = len(encoded)
+    provider.push("BBB")
+    await _until(lambda: all(c.seqs("quotes:BBB")[-1:] for c in clients), "the quote to all")
+    await _until(lambda: len({c.seqs("quotes:BBB")[-1] for c in clients}) == 1, "one last seq")
+    assert len(encoded) - before == 1
+
+
+async def test_a_revocation_told_from_another_thread_disconnects(edge: Edge) -> None:
+    alice = await edge.client()
+    thread = threading.Thread(target=edge.revoke, args=("s-alice",))
+    thread.start()
+    thread.join()
+    await _until(lambda: not alice.sio.connected, "alice disconnected")
+
+
+class _Broken:
+    async def authenticate(self, authorization: str | None) -> Any:
+        raise RuntimeError("identity is unreachable")
+
+
+async def test_a_failing_authenticator_refuses_the_connection_as_unavailable(
+    quotes_server: Served,
+) -> None:
+    # A stand-in authenticator: the real one fails this way only when identity is down.
+    realtime = Realtime(compiled_contracts(), quotes_server.upstream, _Broken())
+    async with realtime, serving(realtime.asgi()) as url:
+        client = Client()
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await client.connect(url, "token")
+        assert client.refusal["data"]["code"] == grpc.StatusCode.UNAVAILABLE.value[0]
