@@ -13,8 +13,10 @@ from trademesh.identity.v1 import identity_pb2
 from trademesh.portfolio.v1 import portfolio_pb2
 from trademesh.trading.v1 import trading_pb2
 
+from edge.contracts import compiled_contracts
 from edge.docs.comments import comments_from_files
 from edge.docs.schemas import SchemaSet
+from tests.unit.edge.docs._fill import fill
 from tests.unit.edge.docs._validate import errors
 
 EVERYTHING = "sample.v1.Everything"
@@ -195,3 +197,25 @@ def test_validation_rules_narrow_schemas() -> None:
     place = schemas.schemas["trademesh.trading.v1.PlaceOrderRequest"]
     assert "symbol" in place.get("required", [])
     assert errors(schemas.schemas, "trademesh.trading.v1.RiskLimits", {"maxOrderQuantity": "x"})
+
+
+def test_every_message_of_the_contracts_filled_validates() -> None:
+    # Every field without validation rules set (so `required` is not what is checked), for
+    # the mapping of every shape the contracts use: scalars, enums, nesting, lists, maps and
+    # well-known types.
+    contracts = compiled_contracts()
+    schemas = SchemaSet()
+    for contract in contracts:
+        schemas.ref(contract.input)
+        schemas.ref(contract.output)
+    shapes = {
+        n: {k: v for k, v in s.items() if k != "required"} for n, s in schemas.schemas.items()
+    }
+    pool = descriptor_pool.Default()
+    messages = [
+        pool.FindMessageTypeByName(n) for n in schemas.schemas if "enum" not in schemas.schemas[n]
+    ]
+    for descriptor in messages:
+        written = json_format.MessageToDict(fill(message_factory.GetMessageClass(descriptor)()))
+        assert errors(shapes, descriptor.full_name, written) == [], descriptor.full_name
+    assert len(messages) > 40
