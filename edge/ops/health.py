@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,8 @@ from edge.errors import EdgeError, error_info
 from edge.http.responses import JSON_MEDIA_TYPE, edge_error_response, json_bytes
 from edge.ops.consul_health import ConsulHealth, InstanceHealth
 from mesh.discovery.consul import ConsulError
+
+log = logging.getLogger(__name__)
 
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 _RANK = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
@@ -75,7 +78,9 @@ async def service_health(consul: ConsulHealth, service: str) -> ServiceHealth:
     try:
         return ServiceHealth(service, await consul.instances(service))
     except ConsulError as exc:
-        return ServiceHealth(service, (), error=str(exc))
+        # Where Consul lives is for the log, not for whoever asks /health.
+        log.warning("consul health unavailable", extra={"service": service, "error": str(exc)})
+        return ServiceHealth(service, (), error="consul unavailable")
 
 
 class HealthEndpoints:

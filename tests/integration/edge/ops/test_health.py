@@ -197,7 +197,8 @@ async def test_without_consul_every_service_is_unhealthy_with_the_reason() -> No
         detail = await client.get("/health/trading")
     assert response.status_code == 503
     assert response.json()["services"]["trading"]["status"] == "unhealthy"
-    assert "consul" in response.json()["services"]["trading"]["error"]
+    assert response.json()["services"]["trading"]["error"] == "consul unavailable"
+    assert str(port) not in response.text  # where Consul lives is not told
     assert detail.status_code == 503 and detail.json()["instances"] == []
 
 
