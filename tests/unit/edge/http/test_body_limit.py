@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from edge.http.body_limit import BodyLimitMiddleware
+from edge.http.body_limit import BodyLimitMiddleware, BodyTooLarge
 
 LIMIT = 1000
 
@@ -122,7 +122,7 @@ async def test_an_error_after_the_app_answered_is_not_hidden() -> None:
         sent.append(message)
 
     scope: Scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
-    with pytest.raises(Exception, match="exceeds the limit"):
+    with pytest.raises(BodyTooLarge):
         await BodyLimitMiddleware(early_answer, LIMIT)(scope, receive, send)
     assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [200]
 
