@@ -21,6 +21,7 @@ class RealtimeConfig:
     reopened after `retry_base_seconds * 2**n` (jittered, at most `retry_cap_seconds`)."""
 
     buffer_size: int = 256
+    max_rooms_per_client: int = 100
     accept_window_seconds: float = 1.0
     retry_base_seconds: float = 0.2
     retry_cap_seconds: float = 10.0
@@ -32,6 +33,8 @@ class RealtimeConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.buffer_size <= 100_000:
             raise ConfigError(_key("buffer_size"), "must be in 1..100000")
+        if not 1 <= self.max_rooms_per_client <= 10_000:
+            raise ConfigError(_key("max_rooms_per_client"), "must be in 1..10000")
         if not 0 < self.accept_window_seconds <= 30:
             raise ConfigError(_key("accept_window_seconds"), "must be in (0, 30]")
         if self.retry_base_seconds <= 0:

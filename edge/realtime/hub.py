@@ -9,7 +9,8 @@ metadata says nothing; and a quiet stream (orders, notifications) may not write 
 So a join waits for the stream's first message or its failure, at most
 `accept_window_seconds`: a stream that neither failed nor wrote by then is taken as accepted.
 Later joiners of a room whose name is not just their own claim are checked the same way with
-a short-lived stream opened with their own token, cancelled at once."""
+a short-lived stream opened with their own token, cancelled at once (once per user while the
+room stays open)."""
 
 from __future__ import annotations
 
@@ -110,6 +111,9 @@ class _Room:
         self.members: dict[str, Principal] = {}
         self.opener = opener
         self.pending = 0  # joins in flight
+        # Users the service accepted for this stream while it is open: their other sockets
+        # join without another check.
+        self.cleared: set[str] = {opener.user_id}
         self.buffer = EventBuffer(size, base)
         self.lock = asyncio.Lock()  # orders fan-out and replay to a joiner
         self.accepted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -185,8 +189,9 @@ class RoomHub:
                     if opener or attempt == 2:
                         raise
                     continue
-                if not opener and not target.pattern.claim_bound:
+                if not (target.pattern.claim_bound or principal.user_id in room.cleared):
                     await self._probe(target, principal)
+                    room.cleared.add(principal.user_id)
                 return await self._admit(room, sid, principal, since, opener)
             finally:
                 room.pending -= 1

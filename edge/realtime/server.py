@@ -232,6 +232,18 @@ class Realtime(Lifecycle):
             target = self.table.resolve(payload.get("room"), principal)
         except EdgeError as error:
             return _error(error.status)
+        joined_rooms = self.hub.rooms_of(sid)
+        if (
+            target.room not in joined_rooms
+            and len(joined_rooms) >= self.config.max_rooms_per_client
+        ):
+            return _error(
+                make_status(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"at most {self.config.max_rooms_per_client} rooms per connection",
+                    details=[error_info("TOO_MANY_ROOMS")],
+                )
+            )
         join = asyncio.create_task(self.hub.join(sid, target, principal, since))
         self._joins.setdefault(sid, set()).add(join)
         try:

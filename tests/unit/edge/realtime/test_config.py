@@ -18,6 +18,7 @@ def test_the_defaults_are_valid() -> None:
     ("changes", "key"),
     [
         ({"buffer_size": 0}, "TRADEMESH_REALTIME_BUFFER_SIZE"),
+        ({"max_rooms_per_client": 0}, "TRADEMESH_REALTIME_MAX_ROOMS_PER_CLIENT"),
         ({"accept_window_seconds": 0}, "TRADEMESH_REALTIME_ACCEPT_WINDOW_SECONDS"),
         ({"retry_base_seconds": -1}, "TRADEMESH_REALTIME_RETRY_BASE_SECONDS"),
         ({"retry_cap_seconds": 0.01}, "TRADEMESH_REALTIME_RETRY_CAP_SECONDS"),

@@ -113,6 +113,23 @@ async def test_a_later_joiner_is_checked_with_its_own_token(
     await _until(lambda: marketdata.board.subscriber_count == 0, "the stream cancelled at stop")
 
 
+async def test_a_users_second_socket_joins_without_another_check(
+    quotes_server: Served, table: RoomTable, signer: Signer
+) -> None:
+    hub, _ = make_hub(quotes_server.upstream, RecordingEmitter())
+    alice, bob = principal(signer, ALICE), principal(signer, BOB)
+    await hub.join("s1", table.resolve("quotes:AAA", alice), alice)
+    assert quotes_server.upstream.opened == 1
+    await hub.join("s2", table.resolve("quotes:AAA", alice), alice)
+    assert quotes_server.upstream.opened == 1
+    await hub.join("s3", table.resolve("quotes:AAA", bob), bob)
+    assert quotes_server.upstream.opened == 2  # bob's probe
+    await hub.join("s4", table.resolve("quotes:AAA", bob), bob)
+    assert quotes_server.upstream.opened == 2
+    assert hub.rooms() == {"quotes:AAA": 4}
+    await hub.stop()
+
+
 async def test_a_client_coming_back_gets_what_it_missed_or_is_told_to_resync(
     quotes_server: Served, provider: ManualProvider, table: RoomTable, signer: Signer
 ) -> None:

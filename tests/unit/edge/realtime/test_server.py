@@ -171,6 +171,18 @@ async def test_a_bad_subscription_is_answered_with_a_status_naming_the_field(
     assert edge.realtime.hub.rooms() == {}
 
 
+async def test_a_connection_joins_at_most_the_configured_number_of_rooms(
+    quotes_server: Served, signer: Signer
+) -> None:
+    async with edge_on(quotes_server.upstream, signer, max_rooms_per_client=1) as edge:
+        alice = await edge.client()
+        assert (await alice.call("subscribe", {"room": "quotes:AAA"}))["ok"] is True
+        refused = await alice.call("subscribe", {"room": "quotes:BBB"})
+        assert refused["error"]["code"] == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+        assert (await alice.call("subscribe", {"room": "quotes:AAA"}))["ok"] is True
+        assert edge.realtime.hub.rooms() == {"quotes:AAA": 1}
+
+
 async def test_a_revoked_session_is_disconnected(edge: Edge) -> None:
     alice = await edge.client()
     other = await edge.client(edge.token(ALICE, session="s-other"))
