@@ -1,8 +1,9 @@
 """The edge codec against `google.protobuf.json_format`, in µs per message each way.
 
-A realistic PlaceOrderResponse (an accepted limit order, about 300 bytes of JSON) is encoded
-and decoded by both, interleaved A/B/A/B in one run so both see the same machine load;
-medians over the rounds are printed with their ratios.
+A realistic PlaceOrderRequest (a limit buy, about 250 bytes of JSON) and PlaceOrderResponse
+(the accepted order with its timestamps, about 450 bytes) are encoded and decoded by both,
+interleaved A/B/A/B in one run so both see the same machine load; medians over the rounds
+are printed with their ratios.
 
     .venv/bin/python bench/edge_codec.py [--rounds 15] [--number 2000]
 """
@@ -21,13 +22,27 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from trademesh.common.v1 import types_pb2
 from trademesh.trading.v1 import trading_pb2
 
 from edge.codec import codec_for
 
 
-def sample() -> trading_pb2.PlaceOrderResponse:
+def request() -> trading_pb2.PlaceOrderRequest:
+    return trading_pb2.PlaceOrderRequest(
+        portfolio_id="a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+        client_order_id="web-7781",
+        symbol="AAPL",
+        side=types_pb2.SIDE_BUY,
+        order_type=trading_pb2.ORDER_TYPE_LIMIT,
+        quantity="100",
+        limit_price="187.25",
+        time_in_force=trading_pb2.TIME_IN_FORCE_DAY,
+    )
+
+
+def response() -> trading_pb2.PlaceOrderResponse:
     response = trading_pb2.PlaceOrderResponse(
         order=trading_pb2.Order(
             order_id="0f8e2b6c-4f1a-4c2e-9d7b-2a6f3e1c9b10",
@@ -56,48 +71,52 @@ def per_call_us(function: Callable[[], Any], number: int) -> float:
     return (time.perf_counter() - start) / number * 1e6
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--number", type=int, default=2000)
-    args = parser.parse_args()
-
-    message = sample()
+def cases(message: Message) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
     cls = type(message)
     codec = codec_for(cls.DESCRIPTOR)
     text = codec.encode(message)
     assert codec.to_dict(message) == json_format.MessageToDict(message)
     assert codec.decode(text) == json_format.Parse(text, cls())
-
-    cases: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
-        "to_dict  (message → dict)": (
+    return {
+        "to_dict (message → dict)": (
             lambda: codec.to_dict(message),
             lambda: json_format.MessageToDict(message),
         ),
-        "encode   (message → JSON bytes, dumps included)": (
+        "encode (message → JSON bytes, dumps included)": (
             lambda: codec.encode(message),
             lambda: json.dumps(json_format.MessageToDict(message)).encode(),
         ),
-        "decode   (JSON bytes → message, loads included)": (
+        "decode (JSON bytes → message, loads included)": (
             lambda: codec.decode(text),
             lambda: json_format.Parse(text, cls()),
         ),
     }
-    for ours, theirs in cases.values():
-        per_call_us(ours, 200)
-        per_call_us(theirs, 200)
-    samples: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in cases}
-    for _ in range(args.rounds):
-        for name, (ours, theirs) in cases.items():
-            samples[name][0].append(per_call_us(ours, args.number))
-            samples[name][1].append(per_call_us(theirs, args.number))
 
-    print(f"{cls.DESCRIPTOR.full_name}: {len(text)} bytes of JSON")
-    print(f"median of {args.rounds} interleaved rounds of {args.number} calls, µs per message")
-    print(f"{'':48} {'edge.codec':>10} {'json_format':>12} {'speed-up':>9}")
-    for name, (ours_us, theirs_us) in samples.items():
-        a, b = statistics.median(ours_us), statistics.median(theirs_us)
-        print(f"{name:48} {a:10.2f} {b:12.2f} {b / a:8.1f}x")
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--number", type=int, default=2000)
+    args = parser.parse_args()
+
+    for message in (request(), response()):
+        table = cases(message)
+        for ours, theirs in table.values():
+            per_call_us(ours, 200)
+            per_call_us(theirs, 200)
+        samples: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in table}
+        for _ in range(args.rounds):
+            for name, (ours, theirs) in table.items():
+                samples[name][0].append(per_call_us(ours, args.number))
+                samples[name][1].append(per_call_us(theirs, args.number))
+
+        size = len(codec_for(message.DESCRIPTOR).encode(message))
+        print(f"\n{message.DESCRIPTOR.full_name}: {size} bytes of JSON")
+        print(f"median of {args.rounds} interleaved rounds of {args.number} calls, µs per message")
+        print(f"{'':46} {'edge.codec':>10} {'json_format':>12} {'speed-up':>9}")
+        for name, (ours_us, theirs_us) in samples.items():
+            a, b = statistics.median(ours_us), statistics.median(theirs_us)
+            print(f"{name:46} {a:10.2f} {b:12.2f} {b / a:8.1f}x")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,10 @@ _MINUTE_TEXT: dict[int, str] = {}  # minutes since the epoch → "YYYY-MM-DDTHH:
 _MINUTE_SECONDS: dict[str, int] = {}  # the reverse, for canonical input
 
 
+_TWO_DIGITS = [f"{n:02d}" for n in range(60)]
+_MILLIS_Z = [f".{n:03d}Z" for n in range(1000)]  # most timestamps carry milliseconds
+
+
 def write_timestamp(message: Any) -> str:
     seconds, nanos = message.seconds, message.nanos
     if not _TIMESTAMP_MIN <= seconds <= _TIMESTAMP_MAX or not 0 <= nanos < 1_000_000_000:
@@ -52,8 +56,10 @@ def write_timestamp(message: Any) -> str:
         prefix = f"{day}T{minute_of_day // 60:02d}:{minute_of_day % 60:02d}:"
         _bounded(_MINUTE_TEXT)[minutes] = prefix
     if nanos == 0:
-        return f"{prefix}{second:02d}Z"
-    return f"{prefix}{second:02d}{_fraction(nanos, 'Z')}"
+        return prefix + _TWO_DIGITS[second] + "Z"
+    if nanos % 1_000_000 == 0:
+        return prefix + _TWO_DIGITS[second] + _MILLIS_Z[nanos // 1_000_000]
+    return prefix + _TWO_DIGITS[second] + _fraction(nanos, "Z")
 
 
 def _minute_seconds(prefix: str) -> int | None:

@@ -184,6 +184,8 @@ def _closed_file() -> descriptor_pb2.FileDescriptorProto:
     message = proto.message_type.add(name="Closed")
     message.field.append(_field("level", 1, _F.TYPE_ENUM, ".codectest.Level"))
     message.field.append(_field("count", 2, _F.TYPE_INT32))
+    message.extension_range.add(start=100, end=200)
+    proto.extension.append(_field("note", 100, _F.TYPE_STRING, extendee=".codectest.Closed"))
     return proto
 
 
@@ -210,3 +212,4 @@ def message_class(full_name: str) -> type[Message]:
 AllTypes: Any = message_class("codectest.AllTypes")
 Inner: Any = message_class("codectest.Inner")
 Closed: Any = message_class("codectest.Closed")
+NOTE = POOL.FindExtensionByName("codectest.note")

@@ -16,7 +16,7 @@ from trademesh.notification.v1 import notification_pb2
 from trademesh.trading.v1 import trading_pb2
 
 from edge.codec import CodecError, codec_for
-from tests.unit.edge.codec._messages import AllTypes, Closed, Inner
+from tests.unit.edge.codec._messages import NOTE, AllTypes, Closed, Inner
 
 INNER_URL = "type.googleapis.com/codectest.Inner"
 
@@ -390,6 +390,12 @@ def _packed(message: Message) -> dict[str, Any]:
     return {"type_url": url, "value": message.SerializeToString()}
 
 
+def _with_note() -> Message:
+    message = Closed(level=2, count=-1)
+    message.Extensions[NOTE] = "n"
+    return message
+
+
 # Messages built in Python, for what JSON input cannot produce.
 OUTPUT: list[Message] = [
     AllTypes(),
@@ -420,6 +426,7 @@ OUTPUT: list[Message] = [
     AllTypes(opt_i32=0, opt_text=""),
     AllTypes(o_text=""),
     AllTypes(recursive=AllTypes(recursive=AllTypes())),
+    Closed(level=1),
 ]
 
 
@@ -458,3 +465,18 @@ def test_unprintable_messages_are_refused_by_both(message: Message) -> None:
         codec_for(message.DESCRIPTOR).to_dict(message)
 
     assert raised.value.field in {"ts", "dur", "val", "mask", "any", "any.@type"}
+
+
+def test_extensions_print_as_json_format_prints_them_but_are_not_read() -> None:
+    message = _with_note()
+    codec = codec_for(Closed.DESCRIPTOR)
+
+    expected = json_format.MessageToDict(message, descriptor_pool=_pool(Closed))
+    assert (
+        codec.to_dict(message)
+        == expected
+        == {"level": "LEVEL_HIGH", "count": -1, "[codectest.note]": "n"}
+    )
+    with pytest.raises(CodecError) as raised:
+        codec.decode(json.dumps(expected))
+    assert (raised.value.field, raised.value.description) == ("[codectest.note]", "unknown field")
