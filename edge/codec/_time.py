@@ -45,7 +45,8 @@ _MILLIS_Z = [f".{n:03d}Z" for n in range(1000)]  # most timestamps carry millise
 
 
 def write_timestamp(message: Any) -> str:
-    seconds, nanos = message.seconds, message.nanos
+    seconds: int = message.seconds
+    nanos: int = message.nanos
     if not _TIMESTAMP_MIN <= seconds <= _TIMESTAMP_MAX or not 0 <= nanos < 1_000_000_000:
         raise Invalid(f"Timestamp out of range: seconds={seconds} nanos={nanos}")
     minutes, second = divmod(seconds, 60)

@@ -390,8 +390,8 @@ def _packed(message: Message) -> dict[str, Any]:
     return {"type_url": url, "value": message.SerializeToString()}
 
 
-def _with_note() -> Message:
-    message = Closed(level=2, count=-1)
+def _with_note() -> Any:
+    message: Any = Closed(level=2, count=-1)
     message.Extensions[NOTE] = "n"
     return message
 
