@@ -24,12 +24,11 @@ SCALAR, MESSAGE, MANY = 0, 1, 2  # how `merge` applies a field: set, merge into,
 class Entry:
     """One accepted JSON key of a message."""
 
-    __slots__ = ("how", "name", "null", "oneof", "read")
+    __slots__ = ("how", "name", "null", "read")
 
-    def __init__(self, name: str, read: Reader, oneof: str | None, null: Any, how: int) -> None:
+    def __init__(self, name: str, read: Reader, null: Any, how: int) -> None:
         self.name = name
         self.read = read
-        self.oneof = oneof
         self.null = null
         self.how = how
 
@@ -111,8 +110,10 @@ _lock = threading.RLock()
 def compiled(descriptor: Descriptor) -> Compiled:
     """The tables of `descriptor`, built at first use (recursive types refer to themselves)."""
     found = _compiled.get(descriptor)
-    if found is not None:
+    if found is not None and found.filled:
         return found
+    # Another thread waits here until the tables are complete; the compiling thread itself
+    # gets them half-built when a type contains itself, and goes through _read_late.
     with _lock:
         found = _compiled.get(descriptor)
         if found is None:
@@ -160,14 +161,12 @@ def _null(field: FieldDescriptor) -> Any:
 
 
 def _entry(field: FieldDescriptor) -> Entry:
-    oneof = field.containing_oneof
-    oneof_name = oneof.name if oneof is not None else None
     if _is_map(field):
-        return Entry(field.name, _map_reader(field), None, OMIT, MANY)
+        return Entry(field.name, _map_reader(field), OMIT, MANY)
     if field.is_repeated:
-        return Entry(field.name, _list_reader(_item_reader(field)), None, OMIT, MANY)
+        return Entry(field.name, _list_reader(_item_reader(field)), OMIT, MANY)
     how = MESSAGE if field.type == FieldDescriptor.TYPE_MESSAGE else SCALAR
-    return Entry(field.name, _item_reader(field), oneof_name, _null(field), how)
+    return Entry(field.name, _item_reader(field), _null(field), how)
 
 
 def _list_reader(read: Reader) -> Reader:

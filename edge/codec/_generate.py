@@ -42,7 +42,8 @@ def writer(descriptor: Descriptor, fields: list[Field]) -> Callable[[Any], dict[
     lines = ["def write(m):", "    out = {}"]
     for i, spec in enumerate(sorted(fields, key=lambda s: s.field.number)):
         field, name = spec.field, spec.field.json_name
-        get = f"getattr(m, {field.name!r})" if keyword.iskeyword(field.name) else f"m.{field.name}"
+        plain = field.name.isidentifier() and not keyword.iskeyword(field.name)
+        get = f"m.{field.name}" if plain else f"getattr(m, {field.name!r})"
         if field.has_presence and not field.is_repeated:
             lines += [f"    if m.HasField({field.name!r}):", f"        v = {get}"]
         elif field.type in _FLOATS and not field.is_repeated:
@@ -176,6 +177,8 @@ def _compile(
 ) -> Callable[[Any], dict[str, Any]]:
     source = "\n".join(lines)
     code = compile(source, f"<edge.codec {name} {descriptor.full_name}>", "exec")
+    # Text from the descriptor reaches the source only as repr() literals or as identifiers
+    # checked above, so a reflected descriptor cannot inject code.
     exec(code, env)
     function: Callable[[Any], dict[str, Any]] = env[name]
     return function

@@ -3,10 +3,12 @@ descriptors from a pool of their own, and random messages round-tripped against 
 
 from __future__ import annotations
 
+import concurrent.futures
 import importlib
 import json
 import pkgutil
 import random
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -198,6 +200,22 @@ def test_descriptors_from_another_pool_work_without_generated_classes() -> None:
         decoded.SerializeToString()
         == json_format.Parse(text, trading_pb2.PlaceOrderResponse()).SerializeToString()
     )
+
+
+def test_threads_compiling_the_same_type_at_once_all_get_complete_tables() -> None:
+    descriptor = _reflected(trading_pb2.ListOrdersResponse.DESCRIPTOR)
+    text = b'{"orders":[{"orderId":"o-1","createTime":"2026-12-02T08:00:00Z"}],"nextPageToken":"t"}'
+    start = threading.Barrier(8)
+
+    def decode() -> bytes:
+        start.wait()
+        codec = codec_for(descriptor)
+        return codec.encode(codec.decode(text))
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: decode(), range(8)))
+
+    assert results == [text] * 8
 
 
 def _project_messages() -> Iterator[Descriptor]:
