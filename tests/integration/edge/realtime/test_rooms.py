@@ -8,11 +8,13 @@ Kafka to `RevokedSessions`: that path belongs to the auth tests."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+import httpx
 import pytest
 import pytest_asyncio
 import socketio
@@ -125,14 +127,27 @@ async def test_a_client_receives_quotes_numbered_in_order(edge: Edge, trader: Tr
     assert all(e["data"]["quote"]["symbol"] == "AAPL" for e in client.received["event"])
 
 
+async def _streams_served(platform: Platform) -> float:
+    """StreamQuotes calls the marketdata process is serving, from its own metrics."""
+    await platform.mesh.connect("marketdata")  # discovers its instances
+    (instance,) = platform.mesh.instances("marketdata")
+    url = f"http://127.0.0.1:{instance.meta['metrics_port']}/metrics"
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(url)).text
+    found = re.search(r"^marketdata_stream_subscribers (\S+)$", text, re.MULTILINE)
+    assert found, "marketdata_stream_subscribers not exported"
+    return float(found.group(1))
+
+
 async def test_twenty_clients_share_one_upstream_stream_cancelled_by_the_last_leave(
-    edge: Edge, trader: Trader
+    edge: Edge, platform: Platform, trader: Trader
 ) -> None:
     clients = [await edge.client(trader.access_token) for _ in range(20)]
     acks = await asyncio.gather(*(c.call("subscribe", {"room": "quotes:MSFT"}) for c in clients))
     assert all(ack.get("ok") for ack in acks), acks
     assert edge.realtime.hub.rooms() == {"quotes:MSFT": 20}
     assert edge.upstream_streams == 1
+    assert await _streams_served(platform) == 1
     await _until(
         lambda: all(len(c.seqs("quotes:MSFT")) >= 2 for c in clients), "quotes to every member"
     )
@@ -143,6 +158,11 @@ async def test_twenty_clients_share_one_upstream_stream_cancelled_by_the_last_le
     await clients[-1].call("unsubscribe", {"room": "quotes:MSFT"})
     await _until(lambda: edge.upstream_streams == 0, "the upstream stream cancelled")
     assert edge.realtime.hub.rooms() == {}
+
+    async def none_served() -> bool:
+        return await _streams_served(platform) == 0
+
+    await eventually(none_served, timeout=20, what="marketdata serving no stream")
 
 
 async def test_orders_rooms_are_the_callers_own_and_carry_its_orders(
