@@ -15,6 +15,7 @@ from edge.codec.errors import CodecError, Invalid
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json_format refuses a key given twice rather than keep the last silently; so do we.
     value = dict(pairs)
     if len(value) != len(pairs):
         seen: set[str] = set()
@@ -49,7 +50,8 @@ class MessageCodec:
         return _build(self._tables, value, "")
 
     def merge(self, value: Any, message: Message, path: str = "") -> None:
-        """Merges an already-parsed JSON value into `message`, all or nothing."""
+        """Merges an already-parsed JSON value (e.g. a dict) into `message`; when it raises,
+        `message` is unchanged. `path` prefixes the field named in errors."""
         scratch = self.message_class()
         scratch.CopyFrom(message)
         try:

@@ -109,6 +109,7 @@ def _file() -> descriptor_pb2.FileDescriptorProto:
             _field("name", 1, _F.TYPE_STRING),
             _field("n", 2, _F.TYPE_INT64),
             _field("children", 3, _F.TYPE_MESSAGE, ".codectest.Inner", _REPEATED),
+            _field("from", 4, _F.TYPE_STRING),  # a Python keyword
         ]
     )
 

@@ -81,6 +81,7 @@ VALID: list[tuple[type[Message], Any]] = [
     (AllTypes, {"inner": None, "ts": None, "text": None, "r_i64": None, "m_str_i64": None}),
     (AllTypes, {"inner": {}}),  # an empty message is present
     (AllTypes, {"recursive": {"recursive": {"i32": 1, "inner": {"n": "2"}}}}),
+    (AllTypes, {"inner": {"from": "a", "children": [{"from": "b"}]}}),
     # Timestamp.
     (AllTypes, {"ts": "2026-12-02T08:00:00Z"}),
     (AllTypes, {"ts": "2026-12-02T08:00:00.123Z"}),
