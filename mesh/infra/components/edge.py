@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from mesh.infra.components._http import http_get
@@ -22,7 +23,9 @@ class EdgeProcess(Component):
         consul: ConsulConfig,
         kafka: KafkaConfig,
         state_dir: Path,
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        """`env`: further settings of the process (`TRADEMESH_EDGE_*` and the like)."""
         super().__init__()
         self.name = f"edge{index}"
         self.port = port
@@ -30,6 +33,7 @@ class EdgeProcess(Component):
         self.kafka = kafka
         self.state_dir = state_dir
         self.dir = state_dir / "edges"
+        self.env = dict(env or {})
 
     @property
     def address(self) -> str:
@@ -43,6 +47,7 @@ class EdgeProcess(Component):
             "TRADEMESH_EDGE_PORT": str(self.port),
             "TRADEMESH_CLIENT_CONSUL_ADDRESS": self.consul.http_address,
             "TRADEMESH_EVENTS_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            **self.env,
         }
         return ProcessSpec(
             name=self.name,
