@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from edge.realtime.buffer import EventBuffer, Replay
 from edge.realtime.config import RealtimeConfig, load_realtime_config
-from edge.realtime.hub import EVENT, ROOM_ERROR, ROOM_STATUS, Joined, Refused, RoomHub
+from edge.realtime.hub import Joined, RoomHub
 from edge.realtime.memory import tune_gc
 from edge.realtime.metrics import RealtimeMetrics
 from edge.realtime.rooms import RoomPattern, RoomTable, RoomTableError, RoomTarget
 from edge.realtime.server import SESSION_REVOKED, Authenticator, Realtime, RevocationHook
+from edge.realtime.stream import EVENT, ROOM_ERROR, ROOM_STATUS, Refused
 
 __all__ = [
     "EVENT",

@@ -19,10 +19,11 @@ from starlette.types import ASGIApp
 from edge.contracts import Contracts
 from edge.errors import EdgeError, bad_request, error_info, make_status, status_json
 from edge.realtime.config import RealtimeConfig
-from edge.realtime.hub import Refused, RoomHub, StreamSource
+from edge.realtime.hub import RoomHub
 from edge.realtime.memory import tune_gc
 from edge.realtime.metrics import RealtimeMetrics
 from edge.realtime.rooms import RoomTable
+from edge.realtime.stream import Refused, StreamSource
 from mesh.context import Principal
 from mesh.lifecycle import Lifecycle
 
