@@ -103,8 +103,13 @@ class Compiled:
         return out
 
 
+# Descriptors of pools that reflection has since replaced would pile up here for ever, and
+# descriptors cannot be weakly referenced: past this many types the cache starts again.
+# Codecs already handed out keep their tables; a type still in use is compiled once more.
+LIMIT = 10_000
 _compiled: dict[Descriptor, Compiled] = {}
 _lock = threading.RLock()
+_building = 0
 
 
 def compiled(descriptor: Descriptor) -> Compiled:
@@ -114,15 +119,21 @@ def compiled(descriptor: Descriptor) -> Compiled:
         return found
     # Another thread waits here until the tables are complete; the compiling thread itself
     # gets them half-built when a type contains itself, and goes through _read_late.
+    global _building
     with _lock:
         found = _compiled.get(descriptor)
         if found is None:
+            if not _building and len(_compiled) >= LIMIT:
+                _compiled.clear()
             found = _compiled[descriptor] = Compiled(descriptor)
+            _building += 1
             try:
                 found.fill()
             except BaseException:
                 del _compiled[descriptor]
                 raise
+            finally:
+                _building -= 1
             found.filled = True
         return found
 

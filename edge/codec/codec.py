@@ -4,7 +4,7 @@ of its per-call descriptor walking: every message type is compiled once into tab
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor
@@ -74,7 +74,7 @@ class MessageCodec:
         return _ENCODER.encode(self.to_dict(message)).encode()
 
 
-@cache
+@lru_cache(maxsize=4096)
 def codec_for(descriptor: Descriptor) -> MessageCodec:
     """The codec for `descriptor`, built once."""
     return MessageCodec(descriptor)

@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 from trademesh.common.v1 import types_pb2
 from trademesh.trading.v1 import trading_pb2
 
-from edge.codec import CodecError, MessageCodec, codec_for
+from edge.codec import CodecError, MessageCodec, _compile, codec_for
 from tests.unit.edge.codec._messages import POOL, AllTypes, Inner
 from tests.unit.edge.codec._random import fill
 
@@ -216,6 +216,17 @@ def test_threads_compiling_the_same_type_at_once_all_get_complete_tables() -> No
         results = list(pool.map(lambda _: decode(), range(8)))
 
     assert results == [text] * 8
+
+
+def test_types_of_replaced_pools_do_not_pile_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_compile, "LIMIT", 50)
+    text = b'{"order":{"orderId":"o-1","createTime":"2026-12-02T08:00:00Z"}}'
+    codecs = []
+    for _ in range(40):  # each refresh a new pool, as reflection gives
+        codecs.append(codec_for(_reflected(trading_pb2.PlaceOrderResponse.DESCRIPTOR)))
+        assert len(_compile._compiled) <= 50 + 10
+
+    assert all(codec.encode(codec.decode(text)) == text for codec in codecs)
 
 
 def _project_messages() -> Iterator[Descriptor]:
