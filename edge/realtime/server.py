@@ -113,6 +113,11 @@ class Realtime(Lifecycle):
         )
         return app
 
+    def update_contracts(self, contracts: Contracts) -> None:
+        """A new room table (contracts learned by reflection); open rooms keep their stream.
+        Raises `RoomTableError` and keeps the old table when the new one is refused."""
+        self.table = RoomTable.build(contracts)
+
     def connected(self, session_id: str | None = None) -> list[str]:
         """The sids connected, or those of one session."""
         return [

@@ -17,7 +17,7 @@ import pytest_asyncio
 import socketio
 
 from edge.auth import EdgeAuth
-from edge.contracts import compiled_contracts
+from edge.contracts import Contracts, compiled_contracts
 from edge.realtime import Realtime, RealtimeConfig
 from services.marketdata import MarketData
 from tests.conftest import eventually
@@ -269,3 +269,12 @@ async def test_a_failing_authenticator_refuses_the_connection_as_unavailable(
         with pytest.raises(socketio.exceptions.ConnectionError):
             await client.connect(url, "token")
         assert client.refusal["data"]["code"] == grpc.StatusCode.UNAVAILABLE.value[0]
+
+
+async def test_new_contracts_replace_the_room_table(edge: Edge) -> None:
+    alice = await edge.client()
+    quotes_only = Contracts(tuple(m for m in compiled_contracts() if m.service == "marketdata"))
+    edge.realtime.update_contracts(quotes_only)
+    ack = await alice.call("subscribe", {"room": f"orders:{ALICE}"})
+    assert ack["error"]["code"] == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "rooms are quotes:{symbols}" in ack["error"]["message"]
