@@ -22,7 +22,7 @@ from edge.discovery import ContractCatalog
 from edge.docs import asyncapi_document, docs_routes, openapi_document, source_comments
 from edge.http import middleware_stack
 from edge.limits import RateLimiter
-from edge.ops import ops_routes
+from edge.ops import ConsulHealth, ops_routes
 from edge.realtime import Realtime
 from edge.rest.gateway import GatewaySettings, RestGateway
 from edge.rest.routes import RouteTable
@@ -74,6 +74,7 @@ class Edge(Lifecycle):
             settings.realtime,
             registry=registry,
             on_revoked=self.revoked.subscribe,
+            gc_tuning=True,
         )
         limiter = RateLimiter(settings.limits) if settings.limits.enabled else None
         gateway = RestGateway(
@@ -90,14 +91,20 @@ class Edge(Lifecycle):
                 ),
             ),
         )
+        self.health = ConsulHealth(
+            settings.client.consul_address,
+            cache_seconds=settings.ops.health_cache_seconds,
+            timeout_seconds=settings.ops.health_consul_timeout_seconds,
+        )
         router = Router(
             routes=[
                 *ops_routes(
                     name=settings.edge.name,
-                    consul_address=settings.client.consul_address,
+                    consul=self.health,
                     contracts=lambda: self.catalog.current,
                     routes=lambda: self._routes,
                     registry=registry,
+                    config=settings.ops,
                 ),
                 HttpRoute("/openapi.json", self._openapi, methods=["GET"]),
                 HttpRoute("/asyncapi.json", self._asyncapi, methods=["GET"]),
@@ -114,6 +121,7 @@ class Edge(Lifecycle):
     def _contracts_changed(self, contracts: Contracts) -> None:
         try:
             routes = RouteTable.build(contracts)
+            self.realtime.update_contracts(contracts)
         except ValueError as exc:  # a reflected contract that conflicts: keep serving
             log.error("reflected contracts refused, routes unchanged", extra={"error": str(exc)})
             return
@@ -150,7 +158,8 @@ class Edge(Lifecycle):
         self._comments = await asyncio.to_thread(source_comments)
         stack = AsyncExitStack()
         try:
-            for part in (self.mesh, self.auth, self.revocations, self.catalog, self.realtime):
+            parts = (self.mesh, self.health, self.auth, self.revocations, self.catalog)
+            for part in (*parts, self.realtime):
                 await part.start()
                 stack.push_async_callback(part.stop)
         except BaseException:

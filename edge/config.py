@@ -13,6 +13,7 @@ from edge.auth import EdgeAuthConfig
 from edge.discovery import DiscoveryConfig
 from edge.http.config import HttpConfig
 from edge.limits import RateLimitConfig
+from edge.ops import OpsConfig
 from edge.realtime import RealtimeConfig
 from mesh.client import ClientConfig
 from mesh.config import ConfigError, env_key, load_section
@@ -56,6 +57,7 @@ class EdgeConfig:
 class EdgeSettings:
     edge: EdgeConfig
     http: HttpConfig
+    ops: OpsConfig
     auth: EdgeAuthConfig
     limits: RateLimitConfig
     realtime: RealtimeConfig
@@ -66,10 +68,11 @@ class EdgeSettings:
 
     @classmethod
     def load(cls, toml: Mapping[str, Any]) -> EdgeSettings:
-        edge, http = _split(toml, SECTION, (EdgeConfig, HttpConfig))
+        edge, http, ops = _split(toml, SECTION, (EdgeConfig, HttpConfig, OpsConfig))
         return cls(
             edge=edge,
             http=http,
+            ops=ops,
             auth=load_section(EdgeAuthConfig, "edge_auth", toml=toml),
             limits=load_section(RateLimitConfig, "edge_limits", toml=toml),
             realtime=load_section(RealtimeConfig, "edge_realtime", toml=toml),

@@ -11,7 +11,7 @@ from edge.contracts import Contracts
 from edge.docs.comments import NO_COMMENTS
 from edge.docs.openapi import STATUS, check_info
 from edge.docs.schemas import Schema, SchemaSet
-from edge.realtime.hub import EVENT, ROOM_ERROR, ROOM_STATUS
+from edge.realtime.stream import EVENT, ROOM_ERROR, ROOM_STATUS
 from edge.realtime.rooms import RoomPattern, RoomTable
 from edge.realtime.server import SESSION_REVOKED
 

@@ -1,16 +1,16 @@
-"""Settings of the edge's Socket.IO rooms (section `realtime`: `TRADEMESH_REALTIME_<FIELD>`)."""
+"""Settings of the edge's Socket.IO rooms (`[edge_realtime]`, `TRADEMESH_EDGE_REALTIME_*`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mesh.config import ConfigError, load_section
+from mesh.config import ConfigError, env_key, load_section
 
-SECTION = "realtime"
+SECTION = "edge_realtime"
 
 
 def _key(field: str) -> str:
-    return f"TRADEMESH_REALTIME_{field.upper()}"
+    return env_key(SECTION, field)
 
 
 @dataclass(frozen=True)

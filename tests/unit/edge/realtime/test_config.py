@@ -17,14 +17,14 @@ def test_the_defaults_are_valid() -> None:
 @pytest.mark.parametrize(
     ("changes", "key"),
     [
-        ({"buffer_size": 0}, "TRADEMESH_REALTIME_BUFFER_SIZE"),
-        ({"max_rooms_per_client": 0}, "TRADEMESH_REALTIME_MAX_ROOMS_PER_CLIENT"),
-        ({"accept_window_seconds": 0}, "TRADEMESH_REALTIME_ACCEPT_WINDOW_SECONDS"),
-        ({"retry_base_seconds": -1}, "TRADEMESH_REALTIME_RETRY_BASE_SECONDS"),
-        ({"retry_cap_seconds": 0.01}, "TRADEMESH_REALTIME_RETRY_CAP_SECONDS"),
-        ({"cors_origins": ("example.com",)}, "TRADEMESH_REALTIME_CORS_ORIGINS"),
-        ({"ping_interval_seconds": 0}, "TRADEMESH_REALTIME_PING_INTERVAL_SECONDS"),
-        ({"socketio_path": "/socket.io"}, "TRADEMESH_REALTIME_SOCKETIO_PATH"),
+        ({"buffer_size": 0}, "TRADEMESH_EDGE_REALTIME_BUFFER_SIZE"),
+        ({"max_rooms_per_client": 0}, "TRADEMESH_EDGE_REALTIME_MAX_ROOMS_PER_CLIENT"),
+        ({"accept_window_seconds": 0}, "TRADEMESH_EDGE_REALTIME_ACCEPT_WINDOW_SECONDS"),
+        ({"retry_base_seconds": -1}, "TRADEMESH_EDGE_REALTIME_RETRY_BASE_SECONDS"),
+        ({"retry_cap_seconds": 0.01}, "TRADEMESH_EDGE_REALTIME_RETRY_CAP_SECONDS"),
+        ({"cors_origins": ("example.com",)}, "TRADEMESH_EDGE_REALTIME_CORS_ORIGINS"),
+        ({"ping_interval_seconds": 0}, "TRADEMESH_EDGE_REALTIME_PING_INTERVAL_SECONDS"),
+        ({"socketio_path": "/socket.io"}, "TRADEMESH_EDGE_REALTIME_SOCKETIO_PATH"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_key(changes: dict[str, object], key: str) -> None:
@@ -36,12 +36,12 @@ def test_a_bad_value_is_refused_naming_its_key(changes: dict[str, object], key: 
 def test_values_come_from_the_environment() -> None:
     config = load_realtime_config(
         environ={
-            "TRADEMESH_REALTIME_BUFFER_SIZE": "32",
-            "TRADEMESH_REALTIME_CORS_ORIGINS": "https://a.example,https://b.example",
+            "TRADEMESH_EDGE_REALTIME_BUFFER_SIZE": "32",
+            "TRADEMESH_EDGE_REALTIME_CORS_ORIGINS": "https://a.example,https://b.example",
         }
     )
     assert config.buffer_size == 32
     assert config.cors_origins == ("https://a.example", "https://b.example")
     with pytest.raises(ConfigError) as refused:
-        load_realtime_config(environ={"TRADEMESH_REALTIME_BUFFER_SIZE": "lots"})
-    assert refused.value.key == "TRADEMESH_REALTIME_BUFFER_SIZE"
+        load_realtime_config(environ={"TRADEMESH_EDGE_REALTIME_BUFFER_SIZE": "lots"})
+    assert refused.value.key == "TRADEMESH_EDGE_REALTIME_BUFFER_SIZE"
