@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import grpc
-from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.descriptor import FileDescriptor, ServiceDescriptor
 
 from edge.contracts import Contracts, compiled_services
 from edge.discovery.config import DiscoveryConfig
 from edge.discovery.consul_checks import CheckClient, MeshService, MeshServiceWatcher
+from edge.discovery.pool import FileProto, digest
 from edge.discovery.reflection import Reflection, fetch
 from mesh.lifecycle import Lifecycle
 
@@ -53,7 +54,8 @@ class ContractCatalog(Lifecycle):
         self._compiled = list(compiled_services() if compiled is None else compiled)
         self._owners = {d.full_name: name for name, d in self._compiled}
         self._current = Contracts.build(self._compiled)
-        self._digest = _digest({})
+        self._reflected_digest = _digest({})
+        self._digest = _contracts_digest(self._compiled)
         self._listeners: list[Listener] = []
         self._services: dict[str, MeshService] = {}
         self._reflected: dict[str, Reflection] = {}
@@ -145,7 +147,8 @@ class ContractCatalog(Lifecycle):
     async def _refresh(self, wanted: set[str]) -> bool:
         for gone in [n for n in self._reflected if n not in self._services]:
             del self._reflected[gone]
-            self._note(gone, None)
+        for gone in [n for n in self._problems if n not in self._services]:
+            del self._problems[gone]
         healthy = sorted(n for n in wanted if n in self._services and self._services[n].healthy)
         results = await asyncio.gather(*(self._fetch(n) for n in healthy))
         for name, result in zip(healthy, results, strict=True):
@@ -183,24 +186,14 @@ class ContractCatalog(Lifecycle):
             log.info("%s: contracts readable by reflection again", name)
 
     def _rebuild(self) -> bool:
-        digest = _digest(self._reflected)
-        if digest == self._digest:
+        reflected = _digest(self._reflected)
+        if reflected == self._reflected_digest:
             return False
-        pairs = list(self._compiled)
-        claimed: dict[str, str] = {}
-        for name, reflection in sorted(self._reflected.items()):
-            for service in reflection.services:
-                owner = self._owners.get(service.full_name) or claimed.get(service.full_name)
-                if owner is not None and owner != name:
-                    log.warning(
-                        "%s also serves %s; its contract stays %s's",
-                        name,
-                        service.full_name,
-                        owner,
-                    )
-                    continue
-                claimed[service.full_name] = name
-                pairs.append((name, service))
+        self._reflected_digest = reflected
+        pairs = self._pairs()
+        digest = _contracts_digest(pairs)
+        if digest == self._digest:  # e.g. a service reflecting just what is compiled in
+            return False
         contracts = Contracts.build(pairs)
         self._current, self._digest = contracts, digest
         log.info("contracts: %d methods of %d services", len(contracts), len(contracts.services))
@@ -210,6 +203,49 @@ class ContractCatalog(Lifecycle):
             except Exception:
                 log.exception("a contracts listener failed")
         return True
+
+    def _pairs(self) -> list[tuple[str, ServiceDescriptor]]:
+        """The compiled-in services, then the reflected ones that replace or add to them."""
+        pairs = list(self._compiled)
+        claimed: dict[str, str] = {}
+        for name, reflection in sorted(self._reflected.items()):
+            for service in reflection.services:
+                owner = self._owners.get(service.full_name) or claimed.get(service.full_name)
+                if owner is not None and owner != name:
+                    log.warning(
+                        "%s also serves %s; its contract stays %s's", name, service.full_name, owner
+                    )
+                    continue
+                claimed[service.full_name] = name
+                pairs.append((name, service))
+        return pairs
+
+
+def _contracts_digest(pairs: Sequence[tuple[str, ServiceDescriptor]]) -> str:
+    """A hash of what the contracts built from `pairs` say: each winning service's Consul
+    name and the files (with their imports) that define it, wherever its descriptors live."""
+    winners = {d.full_name: (name, d) for name, d in pairs}
+    h = hashlib.sha256()
+    for full_name, (name, service) in sorted(winners.items()):
+        h.update(f"{full_name}\0{name}\0".encode())
+        h.update(bytes.fromhex(_file_digest(service.file)))
+    return h.hexdigest()
+
+
+def _file_digest(file: FileDescriptor) -> str:
+    files: dict[str, FileDescriptor] = {}
+    pending = [file]
+    while pending:
+        current = pending.pop()
+        if current.name not in files:
+            files[current.name] = current
+            pending.extend(current.dependencies)
+    protos = []
+    for found in files.values():
+        proto = FileProto()
+        found.CopyToProto(proto)
+        protos.append(proto)
+    return digest(protos)
 
 
 def _digest(reflected: dict[str, Reflection]) -> str:

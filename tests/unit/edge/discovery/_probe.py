@@ -180,11 +180,12 @@ class StingyReflection:
 
 
 class SilentReflection:
-    """Reads requests and never answers; `cancelled` is set when the caller goes away."""
+    """Reads requests and never answers; `ended` is set when its handler ends, which only
+    the caller going away (cancelling the call) can bring about."""
 
     def __init__(self) -> None:
         self.started = asyncio.Event()
-        self.cancelled = asyncio.Event()
+        self.ended = asyncio.Event()
 
     async def ServerReflectionInfo(
         self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext
@@ -193,9 +194,8 @@ class SilentReflection:
         try:
             async for _ in requests:
                 await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            self.cancelled.set()
-            raise
+        finally:
+            self.ended.set()
         if False:  # an async generator that yields nothing
             yield None
 

@@ -92,9 +92,12 @@ def _notifications_with_extra() -> descriptor_pb2.FileDescriptorProto:
 
 
 @contextlib.asynccontextmanager
-async def _notifications() -> AsyncIterator[str]:
-    """Reflection only, of the notification contract with one more method."""
-    pool = private_pool(_notifications_with_extra())
+async def _notifications(extra: bool = True) -> AsyncIterator[str]:
+    """Reflection only, of the notification contract, with one more method or as compiled."""
+    proto = _notifications_with_extra()
+    if not extra:
+        del proto.service[0].method[-1]
+    pool = private_pool(proto)
     servicer = reflection.aio.ReflectionServicer([NOTIFICATIONS], pool=pool)
     async with serving(reflection_handler(servicer, V1)) as address:
         yield address
@@ -154,14 +157,33 @@ async def test_a_services_reflected_contract_replaces_its_compiled_one(
     assert catalog.current.find("/trademesh.trading.v1.TradingService/PlaceOrder") is not None
 
 
+async def test_a_service_reflecting_what_is_compiled_in_changes_nothing(
+    channels: Channels,
+) -> None:
+    catalog = _catalog(channels)
+    before = catalog.current
+    heard: list[Contracts] = []
+    catalog.subscribe(heard.append)
+    async with _notifications(extra=False) as address:
+        channels.addresses["notification"] = address
+        catalog.observe(_healthy("notification"))
+        assert await catalog.refresh() is False
+    assert catalog.problems == {}
+    assert channels.asked == ["notification"]
+    assert heard == []
+    assert catalog.current is before
+
+
 async def test_another_service_serving_a_compiled_contract_does_not_take_it_over(
     channels: Channels,
 ) -> None:
     catalog = _catalog(channels)
+    before = catalog.current
     async with _notifications() as address:
         channels.addresses["probe-copy"] = address
         catalog.observe(_healthy("probe-copy"))
-        assert await catalog.refresh() is True
+        assert await catalog.refresh() is False
+    assert catalog.current is before
     listing = catalog.current.find(LIST_NOTIFICATIONS)
     assert listing is not None and listing.service == "notification"
     assert catalog.current.find(f"/{NOTIFICATIONS}/Extra") is None
@@ -222,7 +244,7 @@ async def test_a_silent_service_does_not_hold_up_the_others(channels: Channels) 
         channels.addresses.update(quiet=quiet, probe=address)
         catalog.observe(_healthy("quiet", "probe"))
         assert await catalog.refresh() is True
-        await asyncio.wait_for(silent.cancelled.wait(), 10)
+        await asyncio.wait_for(silent.ended.wait(), 10)
     assert _methods(catalog.current, "probe") == {GET_PROBE}
     assert "quiet" not in catalog.current.services
 
@@ -241,7 +263,7 @@ async def test_cancelling_a_refresh_cancels_its_calls_and_changes_nothing(
         refreshing.cancel()
         with pytest.raises(asyncio.CancelledError):
             await refreshing
-        await asyncio.wait_for(silent.cancelled.wait(), 10)
+        await asyncio.wait_for(silent.ended.wait(), 10)
     assert catalog.current is before
     async with _probe(GET_PROBE) as address:
         channels.addresses["quiet"] = address
@@ -293,7 +315,7 @@ async def test_stop_during_a_fetch_cancels_it_at_once(channels: Channels) -> Non
         catalog.observe(_healthy("quiet"))
         await asyncio.wait_for(silent.started.wait(), 10)
         await asyncio.wait_for(catalog.stop(), 10)
-        await asyncio.wait_for(silent.cancelled.wait(), 10)
+        await asyncio.wait_for(silent.ended.wait(), 10)
         await catalog.stop()
     assert "quiet" not in catalog.current.services
 

@@ -123,7 +123,7 @@ async def test_a_silent_server_is_given_up_within_the_timeout_and_its_call_cance
             await fetch(channel, timeout_seconds=0.5)
         if isinstance(info.value, grpc.aio.AioRpcError):
             assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-        await asyncio.wait_for(silent.cancelled.wait(), 10)
+        await asyncio.wait_for(silent.ended.wait(), 10)
 
 
 async def test_cancelling_a_fetch_cancels_its_call_on_the_server() -> None:
@@ -137,4 +137,4 @@ async def test_cancelling_a_fetch_cancels_its_call_on_the_server() -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        await asyncio.wait_for(silent.cancelled.wait(), 10)
+        await asyncio.wait_for(silent.ended.wait(), 10)
