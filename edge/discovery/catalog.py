@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[Contracts], None]
 
+_FIRST_RETRY_SECONDS = 0.5
+
 
 class Connector(Protocol):
     """How the catalog reaches a service: `MeshClient.connect` (mTLS, healthy instances)."""
@@ -60,6 +62,8 @@ class ContractCatalog(Lifecycle):
         self._services: dict[str, MeshService] = {}
         self._reflected: dict[str, Reflection] = {}
         self._problems: dict[str, str] = {}
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}  # loop time of the next try of a failed fetch
         self._pending: set[str] = set()
         self._wake = asyncio.Event()
         self._consul: CheckClient | None = None
@@ -124,12 +128,15 @@ class ContractCatalog(Lifecycle):
         next_full = loop.time() + every
         while True:
             # A full refresh keeps its pace even while Consul reports changes often.
+            due = min([next_full, *self._retry_at.values()])
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, next_full - loop.time()))
+                await asyncio.wait_for(self._wake.wait(), max(0.0, due - loop.time()))
             self._wake.clear()
-            if loop.time() >= next_full:
+            now = loop.time()
+            if now >= next_full:
                 self._pending |= set(self._services)
-                next_full = loop.time() + every
+                next_full = now + every
+            self._pending |= {n for n, at in self._retry_at.items() if at <= now}
             names, self._pending = self._pending, set()
             if not names:
                 continue
@@ -147,13 +154,25 @@ class ContractCatalog(Lifecycle):
     async def _refresh(self, wanted: set[str]) -> bool:
         for gone in [n for n in self._reflected if n not in self._services]:
             del self._reflected[gone]
-        for gone in [n for n in self._problems if n not in self._services]:
-            del self._problems[gone]
+        for known in (self._problems, self._failures, self._retry_at):
+            for gone in [n for n in known if n not in self._services]:
+                del known[gone]
         healthy = sorted(n for n in wanted if n in self._services and self._services[n].healthy)
         results = await asyncio.gather(*(self._fetch(n) for n in healthy))
+        now = asyncio.get_running_loop().time()
         for name, result in zip(healthy, results, strict=True):
+            self._retry_at.pop(name, None)
             if result is not None:
                 self._reflected[name] = result
+                self._failures.pop(name, None)
+                continue
+            # Tried again soon, not only at the next full refresh: the mesh client may not
+            # have seen an instance Consul just reported, or the service is still starting.
+            failures = self._failures[name] = self._failures.get(name, 0) + 1
+            delay = min(
+                self.config.refresh_seconds, _FIRST_RETRY_SECONDS * 2 ** min(failures - 1, 16)
+            )
+            self._retry_at[name] = now + delay
         self.refreshes += 1
         return self._rebuild()
 

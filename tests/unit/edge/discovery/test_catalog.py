@@ -335,3 +335,29 @@ async def test_changes_observed_while_running_are_fetched_without_waiting_for_th
             return _methods(catalog.current, "probe") == {GET_PROBE}
 
         await eventually(served, timeout=10, what="the observed service's contract")
+
+
+async def test_a_failed_fetch_is_tried_again_soon_without_waiting_for_the_timer(
+    channels: Channels,
+) -> None:
+    (closed, no_consul) = free_ports(2)
+    catalog = ContractCatalog(
+        channels,
+        DiscoveryConfig(refresh_seconds=600),
+        consul_address=f"http://127.0.0.1:{no_consul}",
+    )
+    channels.addresses["probe"] = f"127.0.0.1:{closed}"
+    async with catalog, _probe(GET_PROBE) as address:
+        catalog.observe(_healthy("probe"))
+
+        async def refused() -> bool:
+            return "probe" in catalog.problems
+
+        await eventually(refused, timeout=10, what="the first fetch refused")
+        channels.addresses["probe"] = address
+
+        async def served() -> bool:
+            return _methods(catalog.current, "probe") == {GET_PROBE}
+
+        await eventually(served, timeout=10, what="the service's contract on a retry")
+    assert catalog.problems == {}
