@@ -77,6 +77,11 @@ class ContractCatalog(Lifecycle):
         return self._current
 
     @property
+    def reflected(self) -> Mapping[str, Reflection]:
+        """What each service last reported by reflection, by Consul name."""
+        return dict(self._reflected)
+
+    @property
     def problems(self) -> Mapping[str, str]:
         """Why each service whose reflection could not be read last time could not."""
         return dict(self._problems)

@@ -24,6 +24,7 @@ from mesh.options import AccessRule
 from mesh.server import MeshServer, ServerConfig, Servicer, ServiceSpec
 from mesh.tls import TlsConfig, load_service_credentials
 from tests.conftest import eventually
+from tests.integration.mesh.probe_service import probe_spec
 from tests.unit.edge.discovery._probe import (
     GET_PROBE,
     LIST_PROBES,
@@ -36,7 +37,8 @@ from tests.unit.edge.discovery._probe import (
     reflection_handler,
 )
 
-LIST_NOTIFICATIONS = "/trademesh.notification.v1.NotificationService/ListNotifications"
+NOTIFICATIONS = "trademesh.notification.v1.NotificationService"
+LIST_NOTIFICATIONS = f"/{NOTIFICATIONS}/ListNotifications"
 TIMEOUT = 15.0
 
 
@@ -168,6 +170,29 @@ async def test_a_contract_changed_behind_a_steady_instance_is_found_by_the_timer
             return _methods(catalog, name) == {GET_PROBE, LIST_PROBES}
 
         await eventually(both, timeout=TIMEOUT, what="the method added behind Consul's back")
+
+
+async def test_a_service_reflecting_its_compiled_contract_is_read_and_changes_nothing(
+    consul: Consul, server_config: ServerConfig, mesh: MeshClient
+) -> None:
+    # The mesh server's own reflection: v1alpha over the default pool, so v1 is refused first.
+    async with (
+        MeshServer(probe_spec("a"), server_config),
+        _catalog(mesh, consul, refresh_seconds=600) as catalog,
+    ):
+        before = catalog.current
+        heard: list[object] = []
+        catalog.subscribe(heard.append)
+
+        async def read() -> bool:
+            return "notification" in catalog.reflected
+
+        await eventually(read, timeout=TIMEOUT, what="notification's reflection read")
+        services = [s.full_name for s in catalog.reflected["notification"].services]
+        assert services == [NOTIFICATIONS]
+        assert catalog.problems == {}
+        assert catalog.current is before
+        assert heard == []
 
 
 class _HealthOnly(Lifecycle):
