@@ -18,7 +18,7 @@ from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import ServiceDescriptor
 from grpc_reflection.v1alpha import reflection_pb2 as rpb
 
-from edge.discovery.pool import FileProto, build_pool, digest, find_services
+from edge.discovery.pool import FileProto, PoolError, build_pool, digest, find_services
 
 V1 = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
 V1ALPHA = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
@@ -68,7 +68,8 @@ class _Exchange:
         response = await self._call.read()
         if response is grpc.aio.EOF:
             raise ReflectionError("the server ended the reflection stream early")
-        assert isinstance(response, rpb.ServerReflectionResponse)
+        if not isinstance(response, rpb.ServerReflectionResponse):
+            raise ReflectionError(f"unexpected answer {type(response).__name__}")
         return response
 
     async def files(self, request: rpb.ServerReflectionRequest, what: str) -> list[FileProto]:
@@ -115,7 +116,10 @@ async def _collect(exchange: _Exchange) -> Reflection:
                 # Left to the pool, which takes files it shares with us (well-known types,
                 # google/api, our options) from our own default pool, or names what is missing.
                 continue
-    return Reflection.of(files.values(), offered)
+    try:
+        return Reflection.of(files.values(), offered)
+    except PoolError as exc:
+        raise ReflectionError(str(exc)) from exc
 
 
 def _symbols(proto: FileProto) -> set[str]:

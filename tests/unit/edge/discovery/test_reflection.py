@@ -6,6 +6,7 @@ import asyncio
 
 import grpc
 import pytest
+from google.protobuf import descriptor_pb2
 
 from edge.contracts import Contracts
 from edge.discovery.reflection import ReflectionError, fetch
@@ -100,6 +101,19 @@ async def test_imports_the_server_withholds_come_from_our_own_pool() -> None:
     assert "google/api/annotations.proto" not in {f.name for f in reflection.files}
     contracts = Contracts.build([("probe", s) for s in reflection.services])
     assert [r.get for m in contracts for r in m.http_rules] == ["/api/v1/probe/{name}"]
+
+
+async def test_an_import_nobody_can_supply_is_an_error_naming_it() -> None:
+    unknown = descriptor_pb2.FileDescriptorProto(name="acme/unknown.proto", package="acme")
+    probe = probe_file(GET_PROBE)
+    probe.dependency.append(unknown.name)
+    stingy = StingyReflection(private_pool(unknown, probe), withheld={unknown.name})
+    async with (
+        serving(reflection_handler(stingy)) as address,
+        grpc.aio.insecure_channel(address) as channel,
+    ):
+        with pytest.raises(ReflectionError, match=f"{FILENAME} imports acme/unknown.proto"):
+            await fetch(channel, timeout_seconds=5)
 
 
 async def test_a_service_the_server_cannot_describe_is_an_error_naming_it() -> None:
