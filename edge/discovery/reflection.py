@@ -9,7 +9,7 @@ the wire, so the v1alpha classes serve for both.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -58,16 +58,23 @@ class Reflection:
 
 
 class _Exchange:
-    """One open reflection stream: a request written, its answer read, in turn."""
+    """One open reflection stream: a request queued, its answer read, in turn.
 
-    def __init__(self, call: Any) -> None:
-        self._call = call
+    Requests go in through an iterator fed from a queue rather than `call.write()`: with
+    client interceptors on the channel, a write can race the server ending the call (an
+    UNIMPLEMENTED version) and fail without its status; reading the answers always ends
+    with the call's real status."""
+
+    def __init__(self, requests: asyncio.Queue[Any], responses: AsyncIterator[Any]) -> None:
+        self._requests = requests
+        self._responses = responses
 
     async def ask(self, request: rpb.ServerReflectionRequest) -> rpb.ServerReflectionResponse:
-        await self._call.write(request)
-        response = await self._call.read()
-        if response is grpc.aio.EOF:
-            raise ReflectionError("the server ended the reflection stream early")
+        await self._requests.put(request)
+        try:
+            response = await anext(self._responses)
+        except StopAsyncIteration:
+            raise ReflectionError("the server ended the reflection stream early") from None
         if not isinstance(response, rpb.ServerReflectionResponse):
             raise ReflectionError(f"unexpected answer {type(response).__name__}")
         return response
@@ -127,17 +134,22 @@ def _symbols(proto: FileProto) -> set[str]:
     return {prefix + s.name for s in proto.service}
 
 
+async def _requests_from(queue: asyncio.Queue[Any]) -> AsyncIterator[Any]:
+    while (request := await queue.get()) is not None:
+        yield request
+
+
 async def _fetch_with(channel: Channel, method: str, timeout_seconds: float) -> Reflection:
+    requests: asyncio.Queue[Any] = asyncio.Queue()
     call = channel.stream_stream(
         method,
         request_serializer=rpb.ServerReflectionRequest.SerializeToString,
         response_deserializer=rpb.ServerReflectionResponse.FromString,
-    )(timeout=timeout_seconds)
+    )(_requests_from(requests), timeout=timeout_seconds)
     try:
-        reflection = await _collect(_Exchange(call))
-        await call.done_writing()
-        return reflection
+        return await _collect(_Exchange(requests, call.__aiter__()))
     finally:
+        requests.put_nowait(None)  # ends the request stream (half-close)
         call.cancel()
 
 

@@ -80,24 +80,46 @@ async def stream_response(
     receive: Receive,
     send: Send,
 ) -> None:
+    """Relay `route`'s server stream to the client until either side ends it. The upstream
+    generator lives in a task of its own (the pump), so closing it never races a read."""
     framing = negotiate(accept)
-    codec = codec_for(route.method.output)
-    messages = upstream.stream(route.method, request)  # an async generator
+    encode = codec_for(route.method.output).encode
+    queue: asyncio.Queue[Message | grpc.aio.AioRpcError | None] = asyncio.Queue(_QUEUE_SIZE)
+    pump = asyncio.create_task(_pump(upstream.stream(route.method, request), queue))
     relay = asyncio.create_task(
-        _relay(messages, codec.encode, framing, settings, scope, receive, send, route)
+        _relay(queue, encode, framing, settings, scope, receive, send, route)
     )
     watcher = asyncio.create_task(_disconnected(receive))
     try:
         await asyncio.wait({relay, watcher}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (relay, watcher):
+        for task in (watcher, relay, pump):
             task.cancel()
-        for task in (relay, watcher):
+        for task in (watcher, relay, pump):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await messages.aclose()  # type: ignore[attr-defined]
-    if relay.done() and not relay.cancelled() and relay.exception() is not None:
-        raise relay.exception()  # type: ignore[misc]
+    failure = relay.exception() if relay.done() and not relay.cancelled() else None
+    if failure is not None:
+        raise failure
+
+
+# Messages read ahead of a slow client; beyond it the pump waits, and so does the upstream.
+_QUEUE_SIZE = 64
+
+
+async def _pump(
+    messages: AsyncIterator[Message],
+    queue: asyncio.Queue[Message | grpc.aio.AioRpcError | None],
+) -> None:
+    """Every message of the upstream stream, then None at its end or the failure."""
+    async with contextlib.aclosing(messages) as stream:  # type: ignore[type-var]
+        try:
+            async for message in stream:
+                await queue.put(message)
+        except grpc.aio.AioRpcError as failure:
+            await queue.put(failure)
+            return
+    await queue.put(None)
 
 
 async def _disconnected(receive: Receive) -> None:
@@ -106,7 +128,7 @@ async def _disconnected(receive: Receive) -> None:
 
 
 async def _relay(
-    messages: AsyncIterator[Message],
+    queue: asyncio.Queue[Message | grpc.aio.AioRpcError | None],
     encode: Callable[[Message], bytes],
     framing: _Framing,
     settings: StreamSettings,
@@ -138,39 +160,29 @@ async def _relay(
 
     seq = 0
     wait = settings.open_wait_seconds
-    pending: asyncio.Task[Message] | None = None
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(messages))
-            done, _ = await asyncio.wait({pending}, timeout=wait)
-            if not done:  # nothing yet: open the answer, then keep the line alive
-                await start()
-                if framing.keepalive is not None and wait == settings.keepalive_seconds:
-                    await chunk(framing.keepalive)
-                wait = settings.keepalive_seconds
-                continue
-            task, pending = pending, None
-            try:
-                message = task.result()
-            except StopAsyncIteration:
-                break
+    while True:
+        try:
+            item = await asyncio.wait_for(queue.get(), wait)
+        except TimeoutError:  # nothing yet: open the answer, then keep the line alive
+            if started and framing.keepalive is not None:
+                await chunk(framing.keepalive)
             await start()
-            seq += 1
-            await chunk(framing.message(encode(message), seq))
             wait = settings.keepalive_seconds
-    except grpc.aio.AioRpcError as failure:
-        status = status_from_rpc_error(failure)
-        log_if_server_fault(status, f"{route.http_method} {route.template.text}")
-        if not started:
-            await error_response(status)(scope, receive, send)
-            return
-        await chunk(framing.error(_json(status)))
-    finally:
-        if pending is not None:
-            pending.cancel()
-            with contextlib.suppress(BaseException):
-                await pending
+            continue
+        if item is None:
+            break
+        if isinstance(item, grpc.aio.AioRpcError):
+            status = status_from_rpc_error(item)
+            log_if_server_fault(status, f"{route.http_method} {route.template.text}")
+            if not started:
+                await error_response(status)(scope, receive, send)
+                return
+            await chunk(framing.error(_json(status)))
+            break
+        await start()
+        seq += 1
+        await chunk(framing.message(encode(item), seq))
+        wait = settings.keepalive_seconds
     await start()
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
