@@ -8,7 +8,7 @@ from typing import Any
 
 from mesh.config import ConfigError, env_key, load_section
 
-SECTION = "discovery"
+SECTION = "edge_discovery"
 
 
 @dataclass(frozen=True)

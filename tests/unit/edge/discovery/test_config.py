@@ -19,7 +19,7 @@ def test_defaults() -> None:
 
 def test_read_from_the_environment_over_the_file() -> None:
     config = DiscoveryConfig.load(
-        environ={"TRADEMESH_DISCOVERY_REFRESH_SECONDS": "2.5"},
+        environ={"TRADEMESH_EDGE_DISCOVERY_REFRESH_SECONDS": "2.5"},
         toml={"discovery": {"refresh_seconds": 9, "enabled": False}},
     )
     assert config.refresh_seconds == 2.5
@@ -29,11 +29,11 @@ def test_read_from_the_environment_over_the_file() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "key"),
     [
-        ("refresh_seconds", 0.0, "TRADEMESH_DISCOVERY_REFRESH_SECONDS"),
-        ("refresh_seconds", float("nan"), "TRADEMESH_DISCOVERY_REFRESH_SECONDS"),
-        ("fetch_timeout_seconds", -1.0, "TRADEMESH_DISCOVERY_FETCH_TIMEOUT_SECONDS"),
-        ("fetch_timeout_seconds", 301.0, "TRADEMESH_DISCOVERY_FETCH_TIMEOUT_SECONDS"),
-        ("consul_wait_seconds", 0.5, "TRADEMESH_DISCOVERY_CONSUL_WAIT_SECONDS"),
+        ("refresh_seconds", 0.0, "TRADEMESH_EDGE_DISCOVERY_REFRESH_SECONDS"),
+        ("refresh_seconds", float("nan"), "TRADEMESH_EDGE_DISCOVERY_REFRESH_SECONDS"),
+        ("fetch_timeout_seconds", -1.0, "TRADEMESH_EDGE_DISCOVERY_FETCH_TIMEOUT_SECONDS"),
+        ("fetch_timeout_seconds", 301.0, "TRADEMESH_EDGE_DISCOVERY_FETCH_TIMEOUT_SECONDS"),
+        ("consul_wait_seconds", 0.5, "TRADEMESH_EDGE_DISCOVERY_CONSUL_WAIT_SECONDS"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(field: str, value: float, key: str) -> None:
@@ -43,5 +43,5 @@ def test_bad_values_are_refused_naming_the_key(field: str, value: float, key: st
 
 
 def test_a_bad_value_from_the_environment_names_the_variable() -> None:
-    with pytest.raises(ConfigError, match="TRADEMESH_DISCOVERY_ENABLED"):
-        DiscoveryConfig.load(environ={"TRADEMESH_DISCOVERY_ENABLED": "maybe"})
+    with pytest.raises(ConfigError, match="TRADEMESH_EDGE_DISCOVERY_ENABLED"):
+        DiscoveryConfig.load(environ={"TRADEMESH_EDGE_DISCOVERY_ENABLED": "maybe"})
