@@ -20,7 +20,7 @@ def test_defaults() -> None:
 def test_read_from_the_environment_over_the_file() -> None:
     config = DiscoveryConfig.load(
         environ={"TRADEMESH_EDGE_DISCOVERY_REFRESH_SECONDS": "2.5"},
-        toml={"discovery": {"refresh_seconds": 9, "enabled": False}},
+        toml={"edge_discovery": {"refresh_seconds": 9, "enabled": False}},
     )
     assert config.refresh_seconds == 2.5
     assert config.enabled is False
