@@ -53,18 +53,25 @@ async def serial(call: Callable[[], Awaitable[object]], count: int) -> list[floa
     return times
 
 
-async def http_caller(url: str, token: str) -> tuple[Callable[[], Awaitable[int]], object]:
+async def http_caller(url: str, token: str) -> Callable[[], Awaitable[int]]:
+    """GET PATH over one keep-alive connection, opened again if the server closed it."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    reader, writer = await asyncio.open_connection(host, port)
     request = request_bytes(host, port, PATH, {"Authorization": f"Bearer {token}"})
+    connection: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def call() -> int:
-        status = await _exchange(reader, writer, request)
+        if not connection:
+            connection.append(await asyncio.open_connection(host, port))
+        try:
+            status = await _exchange(*connection[0], request)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            connection.pop()[1].close()
+            return await call()
         assert status == 200, status
         return status
 
-    return call, writer
+    return call
 
 
 async def measure(platform: Platform, gateway: Gateway, seconds: float, rounds: int) -> None:
@@ -76,8 +83,8 @@ async def measure(platform: Platform, gateway: Gateway, seconds: float, rounds: 
     async def grpc_call() -> object:
         return await stub.GetQuote(marketdata_pb2.GetQuoteRequest(symbol="AAPL"), metadata=metadata)
 
-    edge_call, edge_conn = await http_caller(gateway.edge_url(0), user.token)
-    nginx_call, nginx_conn = await http_caller(gateway.url, user.token)
+    edge_call = await http_caller(gateway.edge_url(0), user.token)
+    nginx_call = await http_caller(gateway.url, user.token)
     variants = {"gRPC direct": grpc_call, "REST via edge": edge_call, "REST via nginx": nginx_call}
     for call in variants.values():  # warm-up: connections, caches, codecs
         await serial(call, 200)
@@ -85,8 +92,6 @@ async def measure(platform: Platform, gateway: Gateway, seconds: float, rounds: 
     for _ in range(rounds):
         for name, call in variants.items():
             samples[name].extend(await serial(call, 300))
-    for conn in (edge_conn, nginx_conn):
-        conn.close()  # type: ignore[attr-defined]
 
     print(f"\nGetQuote, one call in flight, {rounds} interleaved rounds of 300 each:")
     base = statistics.median(samples["gRPC direct"])

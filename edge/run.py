@@ -43,6 +43,9 @@ async def serve(settings: EdgeSettings, observability: ObservabilityConfig) -> N
                 access_log=False,
                 timeout_graceful_shutdown=int(settings.edge.grace_seconds) or None,
                 proxy_headers=True,
+                # Longer than nginx keeps an idle upstream connection (60 s), so nginx never
+                # sends a request on a connection the edge is closing.
+                timeout_keep_alive=75,
                 forwarded_allow_ips="127.0.0.1",
             )
         )

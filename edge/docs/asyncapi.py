@@ -11,9 +11,9 @@ from edge.contracts import Contracts
 from edge.docs.comments import NO_COMMENTS
 from edge.docs.openapi import STATUS, check_info
 from edge.docs.schemas import Schema, SchemaSet
-from edge.realtime.stream import EVENT, ROOM_ERROR, ROOM_STATUS
 from edge.realtime.rooms import RoomPattern, RoomTable
 from edge.realtime.server import SESSION_REVOKED
+from edge.realtime.stream import EVENT, ROOM_ERROR, ROOM_STATUS
 
 ASYNCAPI_VERSION = "3.0.0"
 SECURITY_SCHEME = "token"
