@@ -14,6 +14,7 @@ class LoadResult:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    reconnects: int = 0
 
     @property
     def rate(self) -> float:
@@ -60,7 +61,14 @@ async def run_load(
         reader, writer = await asyncio.open_connection(host, port)
         try:
             while (now := time.perf_counter()) < stop_at:
-                status = await _exchange(reader, writer, request)
+                try:
+                    status = await _exchange(reader, writer, request)
+                except (ConnectionError, asyncio.IncompleteReadError):
+                    # The server ends a keep-alive connection after so many requests.
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, port)
+                    result.reconnects += 1
+                    continue
                 result.latencies.append(time.perf_counter() - now)
                 result.statuses[status] = result.statuses.get(status, 0) + 1
         finally:
