@@ -47,6 +47,11 @@ EXPECTED = {
     f"{PORTFOLIO}.ExportPortfolio": ("get", "/api/v1/portfolios/{portfolio_id}/export"),
     f"{NOTIFICATION}.ListNotifications": ("get", "/api/v1/notifications"),
     f"{NOTIFICATION}.MarkRead": ("post", "/api/v1/notifications/read"),
+    # Server streams over HTTP (SSE or NDJSON), each beside its Socket.IO room.
+    f"{MARKETDATA}.StreamQuotes": ("get", "/api/v1/stocks/quotes/stream"),
+    f"{TRADING}.StreamOrderUpdates": ("get", "/api/v1/orders/stream"),
+    f"{PORTFOLIO}.WatchPortfolio": ("get", "/api/v1/portfolios/{portfolio_id}/stream"),
+    f"{NOTIFICATION}.StreamNotifications": ("get", "/api/v1/notifications/stream"),
 }
 
 _VERBS = ("get", "put", "post", "delete", "patch")
@@ -68,9 +73,12 @@ def test_bindings_are_the_published_rest_paths() -> None:
 
 @pytest.mark.parametrize("rpc", catalog.rpcs(), ids=lambda rpc: rpc.short)
 def test_client_facing_rpcs_are_bound_and_others_are_not(rpc: catalog.Rpc) -> None:
-    if rpc.streaming or rpc.service_only:
-        assert rpc.http is None, f"{rpc.name} is streaming or service-only but has a REST binding"
+    if rpc.service_only or rpc.method.client_streaming:
+        assert rpc.http is None, f"{rpc.name} takes a client stream or is service-only"
         return
+    if rpc.method.server_streaming:
+        verb, _ = _binding(rpc)
+        assert verb == "get", f"{rpc.name}: a server stream is bound to GET (SSE/NDJSON)"
     _, path = _binding(rpc)
     assert path.startswith(("/api/v1/", "/.well-known/")), path
     assert not rpc.http.additional_bindings  # type: ignore[union-attr]
