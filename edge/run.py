@@ -3,20 +3,17 @@ until signalled; the same shutdown order as a service (stop accepting, drain, cl
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import uvicorn
 from prometheus_client import REGISTRY
 
 from edge.app import Edge
 from edge.config import EdgeSettings
-from mesh.config import ConfigError, load_section, read_toml
+from mesh.config import ConfigError, config_parser, load_section, read_toml
 from mesh.observability import configure_logging, configure_tracing
 from mesh.server.run import ObservabilityConfig
 from mesh.tls import TlsConfig, load_service_credentials_async
@@ -57,14 +54,7 @@ async def serve(settings: EdgeSettings, observability: ObservabilityConfig) -> N
 
 
 def run_edge(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m edge")
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=os.environ.get("TRADEMESH_CONFIG"),
-        help="TOML config file (TRADEMESH_* environment variables win)",
-    )
-    args = parser.parse_args(argv)
+    args = config_parser("python -m edge").parse_args(argv)
     try:
         toml = read_toml(args.config)
         settings = EdgeSettings.load(toml)

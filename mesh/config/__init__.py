@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from mesh.config.errors import ConfigError
-from mesh.config.loader import env_key, load_section, read_toml
+from mesh.config.loader import config_parser, env_key, load_section, read_toml
 
-__all__ = ["ConfigError", "env_key", "load_section", "read_toml"]
+__all__ = ["ConfigError", "config_parser", "env_key", "load_section", "read_toml"]

@@ -8,6 +8,7 @@ value fails at start-up with its key's name rather than later inside a request.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import tomllib
@@ -28,6 +29,19 @@ _FALSE = {"0", "false", "no", "off"}
 
 def env_key(section: str, field: str) -> str:
     return f"{ENV_PREFIX}{section}_{field}".upper()
+
+
+def config_parser(prog: str) -> argparse.ArgumentParser:
+    """The argument parser of a process entry point, with the `--config FILE` they all take
+    (default `TRADEMESH_CONFIG`)."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=os.environ.get("TRADEMESH_CONFIG"),
+        help="TOML config file (TRADEMESH_* environment variables win)",
+    )
+    return parser
 
 
 def read_toml(path: Path | None) -> Mapping[str, Any]:

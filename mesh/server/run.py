@@ -7,20 +7,17 @@ binds anything, with the offending key named.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from mesh.config import ConfigError, load_section, read_toml
+from mesh.config import ConfigError, config_parser, load_section, read_toml
 from mesh.observability import configure_logging, configure_tracing
 from mesh.server.config import ServerConfig
 from mesh.server.server import MeshServer
@@ -67,14 +64,7 @@ async def serve(ctx: RunContext, build: Builder) -> None:
 
 
 def run_service(name: str, build: Builder, argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=os.environ.get("TRADEMESH_CONFIG"),
-        help="TOML config file (TRADEMESH_* environment variables win)",
-    )
-    args = parser.parse_args(argv)
+    args = config_parser(f"python -m services.{name}").parse_args(argv)
     try:
         toml = read_toml(args.config)
         server = load_section(ServerConfig, "server", toml=toml)

@@ -80,3 +80,15 @@ async def portfolio(http: httpx.AsyncClient, user: RestUser, cash: str = "100000
         201,
     )
     return str(body["portfolio"]["portfolioId"])
+
+
+def market_order(portfolio_id: str, quantity: str = "1", symbol: str = "AAPL") -> dict[str, str]:
+    """A PlaceOrder body: a market buy with a fresh client order id."""
+    return {
+        "portfolioId": portfolio_id,
+        "clientOrderId": uuid.uuid4().hex,
+        "symbol": symbol,
+        "side": "SIDE_BUY",
+        "orderType": "ORDER_TYPE_MARKET",
+        "quantity": quantity,
+    }

@@ -10,7 +10,7 @@ import httpx
 
 from tests.conftest import eventually
 from tests.e2e.edge._gateway import Gateway
-from tests.e2e.edge._rest import admin, ok, portfolio, register
+from tests.e2e.edge._rest import admin, market_order, ok, portfolio, register
 
 
 def reasons(body: dict[str, Any]) -> list[str]:
@@ -157,14 +157,7 @@ async def test_trading_and_notification_routes(gateway: Gateway) -> None:
     async with gateway.client() as http:
         user = await register(http, trader=True)
         portfolio_id = await portfolio(http, user)
-        order = {
-            "portfolioId": portfolio_id,
-            "clientOrderId": uuid.uuid4().hex,
-            "symbol": "AAPL",
-            "side": "SIDE_BUY",
-            "orderType": "ORDER_TYPE_MARKET",
-            "quantity": "2",
-        }
+        order = market_order(portfolio_id, "2")
         placed = ok(await http.post("/api/v1/orders", json=order, headers=user.headers), 202)
         order_id = placed["order"]["orderId"]
         got = ok(await http.get(f"/api/v1/orders/{order_id}", headers=user.headers))

@@ -5,7 +5,6 @@ that comes back with its last sequence number gets what it missed."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,20 +14,13 @@ import socketio
 
 from tests.conftest import eventually
 from tests.e2e.edge._gateway import Gateway
-from tests.e2e.edge._rest import RestUser, ok, portfolio, register
+from tests.e2e.edge._rest import RestUser, market_order, ok, portfolio, register
 from tests.integration.edge.jsclient._node import DONE, JsClient, NodeClient
 from tests.unit.edge.realtime._serve import Client
 
 
 async def _place(http: httpx.AsyncClient, user: RestUser, portfolio_id: str) -> str:
-    order = {
-        "portfolioId": portfolio_id,
-        "clientOrderId": uuid.uuid4().hex,
-        "symbol": "AAPL",
-        "side": "SIDE_BUY",
-        "orderType": "ORDER_TYPE_MARKET",
-        "quantity": "1",
-    }
+    order = market_order(portfolio_id)
     placed = ok(await http.post("/api/v1/orders", json=order, headers=user.headers), 202)
     return str(placed["order"]["orderId"])
 
