@@ -60,7 +60,9 @@ class Edge:
         return float(self.realtime.metrics.upstream_streams._value.get())
 
 
-@pytest_asyncio.fixture(scope="package", loop_scope="session")
+# Module scope: the platform's identity must be gone from the shared Consul before other
+# suites' identity processes are balanced over.
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def platform(
     consul: Consul, kafka: Kafka, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:
