@@ -33,7 +33,8 @@ from mesh.context import Principal
 from mesh.errors import DomainError, PermissionDenied, Unauthenticated, Unavailable
 from mesh.options import PUBLIC, AccessRule, access_of
 from mesh.rpc import AUTHORIZATION_KEY
-from mesh.tokens import Claims, TokenError, TokenErrorReason
+from mesh.tokens import Claims, TokenError
+from mesh.tokens.refusals import token_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -91,25 +92,6 @@ class AccessRules:
         except KeyError:
             return None
         return access_of(method)
-
-
-# How a rejected token refuses the call, by TokenError reason; any other reason is
-# TOKEN_INVALID. Expiry has its own reason so clients know to refresh; identity's keys being
-# unreachable is our outage, not the caller's fault, and worth a retry.
-_TOKEN_REFUSALS: dict[TokenErrorReason, tuple[type[DomainError], str, str]] = {
-    TokenErrorReason.EXPIRED: (Unauthenticated, "TOKEN_EXPIRED", "access token has expired"),
-    TokenErrorReason.JWKS_UNAVAILABLE: (
-        Unavailable,
-        "TOKEN_KEYS_UNAVAILABLE",
-        "token signing keys are unavailable",
-    ),
-}
-_INVALID_TOKEN = (Unauthenticated, "TOKEN_INVALID", "access token is invalid")
-
-
-def _token_refusal(error: TokenError) -> DomainError:
-    kind, reason, message = _TOKEN_REFUSALS.get(error.reason, _INVALID_TOKEN)
-    return kind(message, reason=reason, metadata={"token_error": str(error.reason)})
 
 
 class _Refused(Exception):
@@ -221,7 +203,7 @@ class AuthInterceptor(ServerInterceptorBase):
         try:
             claims = await self._verifier.verify_access(token)
         except TokenError as exc:
-            raise _Refused(_token_refusal(exc)) from None
+            raise _Refused(token_refusal(exc)) from None
         if self._is_revoked is not None:
             await _check_session(self._is_revoked, claims.session_id)
         return Principal(

@@ -1,29 +1,13 @@
 """How the edge refuses a caller, in the same reasons and wording as the services' auth
-interceptor (interceptors/auth.py), so a client sees one answer whichever of them refused."""
+interceptor, so a client sees one answer whichever of them refused."""
 
 from __future__ import annotations
 
 import grpc
 
 from edge.errors import EdgeError, error_info
-from mesh.tokens import TokenError, TokenErrorReason
-
-# By TokenError reason; any other reason is TOKEN_INVALID. Expiry has its own reason so
-# clients know to refresh; identity's keys being unreachable is our outage, worth a retry.
-# Mirrors `_TOKEN_REFUSALS` in interceptors/auth.py.
-_TOKEN_REFUSALS: dict[TokenErrorReason, tuple[grpc.StatusCode, str, str]] = {
-    TokenErrorReason.EXPIRED: (
-        grpc.StatusCode.UNAUTHENTICATED,
-        "TOKEN_EXPIRED",
-        "access token has expired",
-    ),
-    TokenErrorReason.JWKS_UNAVAILABLE: (
-        grpc.StatusCode.UNAVAILABLE,
-        "TOKEN_KEYS_UNAVAILABLE",
-        "token signing keys are unavailable",
-    ),
-}
-_INVALID_TOKEN = (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_INVALID", "access token is invalid")
+from mesh.tokens import TokenError
+from mesh.tokens.refusals import token_refusal as shared_token_refusal
 
 
 def refusal(code: grpc.StatusCode, reason: str, message: str, **metadata: str) -> EdgeError:
@@ -31,8 +15,9 @@ def refusal(code: grpc.StatusCode, reason: str, message: str, **metadata: str) -
 
 
 def token_refusal(error: TokenError) -> EdgeError:
-    code, reason, message = _TOKEN_REFUSALS.get(error.reason, _INVALID_TOKEN)
-    return refusal(code, reason, message, token_error=str(error.reason))
+    """The services' refusal of this token (`mesh.tokens.refusals`), as the edge answers it."""
+    refused = shared_token_refusal(error)
+    return refusal(refused.code, refused.reason, refused.message, **refused.metadata)
 
 
 def token_missing() -> EdgeError:
@@ -42,7 +27,7 @@ def token_missing() -> EdgeError:
 def header_malformed() -> EdgeError:
     return refusal(
         grpc.StatusCode.UNAUTHENTICATED,
-        "TOKEN_MISSING",
+        "TOKEN_MALFORMED",
         "the Authorization header must be 'Bearer <access token>'",
     )
 
