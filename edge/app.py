@@ -11,6 +11,8 @@ from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 from starlette.routing import Router
 from starlette.types import ASGIApp
@@ -140,14 +142,10 @@ class Edge(Lifecycle):
             )
         return found
 
-    async def _openapi(self, request: Any) -> Any:
-        from starlette.responses import JSONResponse
-
+    async def _openapi(self, request: Request) -> Response:
         return JSONResponse(self._document("openapi"))
 
-    async def _asyncapi(self, request: Any) -> Any:
-        from starlette.responses import JSONResponse
-
+    async def _asyncapi(self, request: Request) -> Response:
         return JSONResponse(self._document("asyncapi"))
 
     async def start(self) -> None:

@@ -4,6 +4,7 @@ trace context from `mesh.context`) come with the mesh client."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -16,15 +17,18 @@ Metadata = Sequence[tuple[str, str]]
 
 
 class Upstream:
-    """One per edge. Multicallables are built once per method and reused."""
+    """One per edge. A multicallable is built once per contract and reused: keyed by the
+    contract itself, since a contract learned again by reflection brings message classes of
+    its own (a new pool), which its calls must (de)serialize with; dropped with it."""
 
     def __init__(self, mesh: MeshClient) -> None:
         self.mesh = mesh
-        self._callables: dict[tuple[str, str], Any] = {}
+        self._callables: weakref.WeakKeyDictionary[MethodContract, Any] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def _callable(self, method: MethodContract) -> Any:
-        key = (method.service, method.full_method)
-        found = self._callables.get(key)
+        found = self._callables.get(method)
         if found is None:
             channel = await self.mesh.connect(method.service)
             kind = "unary_stream" if method.server_streaming else "unary_unary"
@@ -33,7 +37,7 @@ class Upstream:
                 request_serializer=method.request_class.SerializeToString,
                 response_deserializer=method.response_class.FromString,
             )
-            self._callables[key] = found
+            self._callables[method] = found
         return found
 
     async def unary(
