@@ -58,6 +58,16 @@ class PlatformOptions:
     env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Which of SERVICES to run (in SERVICES' order).
     services: tuple[str, ...] = SERVICES
+    # How many instances of a service to run (one when not named).
+    replicas: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, count in self.replicas.items():
+            if name not in SERVICES or count < 1:
+                raise ValueError(f"replicas: {name}={count} (a service of SERVICES, at least 1)")
+
+    def count(self, name: str) -> int:
+        return self.replicas.get(name, 1)
 
 
 def service_settings(
@@ -89,7 +99,10 @@ def service_settings(
 
 class Platform:
     """The five services on one Consul and one Kafka. `start()` launches them in order and
-    signs the admin in; `stop()` ends them (SIGTERM, SIGKILL if one will not exit)."""
+    signs the admin in; `stop()` ends them (SIGTERM, SIGKILL if one will not exit).
+
+    A service runs `options.replicas` instances: `instances[name][i]` is replica i, and
+    `processes[name]` is replica 0, the one the methods act on when no replica is named."""
 
     def __init__(
         self,
@@ -105,6 +118,7 @@ class Platform:
         self.workdir = workdir
         self.options = options or PlatformOptions()
         self.processes: dict[str, ServiceProcess] = {}
+        self.instances: dict[str, list[ServiceProcess]] = {}
         self._client_config = client or ClientConfig(consul_address=consul.address)
         self._mesh: MeshClient | None = None
         self.admin: Metadata = ()
@@ -127,7 +141,8 @@ class Platform:
         try:
             for name in SERVICES:
                 if name in self.options.services:
-                    await self.launch(name)
+                    for replica in range(self.options.count(name)):
+                        await self.launch(name, replica)
             self._mesh = self.client()
             await self._mesh.start()
             identity = await self.stub("identity")
@@ -143,25 +158,34 @@ class Platform:
         mesh, self._mesh = self._mesh, None
         if mesh is not None:
             await mesh.stop()
-        processes, self.processes = list(self.processes.values()), {}
+        instances, self.instances, self.processes = self.instances, {}, {}
+        processes = [process for group in instances.values() for process in group]
         # All at once: each drains its own calls, and nothing calls in any more.
         await asyncio.gather(*(_end(process) for process in processes))
 
-    async def launch(self, name: str) -> ServiceProcess:
-        """Start `name` (again) and wait until Consul has it passing."""
+    async def launch(self, name: str, replica: int = 0) -> ServiceProcess:
+        """Start replica `replica` of `name` (again) and wait until Consul has it passing."""
+        group = self.instances.setdefault(name, [])
+        if not 0 <= replica <= len(group):
+            raise ValueError(f"{name} has {len(group)} replicas; cannot launch replica {replica}")
         env = service_settings(name, self.kafka_address, self.workdir, self.options)
         process = await launch(name, self.consul, self.workdir, env)
-        self.processes[name] = process
+        if replica == len(group):
+            group.append(process)
+        else:
+            group[replica] = process
+        if replica == 0:
+            self.processes[name] = process
         return process
 
-    async def restart(self, name: str) -> ServiceProcess:
+    async def restart(self, name: str, replica: int = 0) -> ServiceProcess:
         """SIGTERM `name` (it drains and deregisters), then start it again."""
-        await self.processes[name].stop()
-        return await self.launch(name)
+        await self.instances[name][replica].stop()
+        return await self.launch(name, replica)
 
-    async def kill(self, name: str) -> None:
+    async def kill(self, name: str, replica: int = 0) -> None:
         """SIGKILL: a crash, with nothing flushed or deregistered."""
-        await self.processes[name].stop(signal.SIGKILL)
+        await self.instances[name][replica].stop(signal.SIGKILL)
 
     def log(self, name: str) -> str:
         """Every log of `name` this platform ran, oldest first."""
