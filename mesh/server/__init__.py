@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mesh.server.config import ServerConfig
+from mesh.server.drain import DrainInterceptor
 from mesh.server.server import MeshServer
 from mesh.server.spec import Servicer, ServiceSpec
 
-__all__ = ["MeshServer", "ServerConfig", "ServiceSpec", "Servicer"]
+__all__ = ["DrainInterceptor", "MeshServer", "ServerConfig", "ServiceSpec", "Servicer"]

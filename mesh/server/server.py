@@ -1,10 +1,11 @@
 """Turn a ServiceSpec into a registered, observable, mTLS grpc.aio server.
 
 The shutdown order is fixed here and nowhere else: health NOT_SERVING → deregister from
-Consul → a short delay while clients move away → the service's on_drain hooks end its open
-streams → stop accepting and drain in-flight calls within the grace period → stop the
-service's workers in reverse order (outbox relays flush, consumers stop) → the service's own
-on_stop hooks (stores).
+Consul → a short delay while clients move away → the grace period starts: every open server
+stream and bidi stream is ended with the draining status (`mesh.server.drain`), which callers
+reopen on another instance → the service's on_drain hooks → stop accepting and let in-flight
+calls finish within what is left of the grace period → stop the service's workers in reverse
+order (outbox relays flush, consumers stop) → the service's own on_stop hooks (stores).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from mesh.discovery import ConsulClient, Registration
 from mesh.lifecycle import Lifecycle
 from mesh.server.config import ServerConfig
+from mesh.server.drain import DrainInterceptor
 from mesh.server.spec import ServiceSpec
 from mesh.tls import TlsConfig, load_service_credentials_async
 
@@ -51,6 +53,7 @@ class MeshServer(Lifecycle):
         self._stopped = asyncio.Event()
         self._stopping = False
         self._workers: list[Lifecycle] = []
+        self._drain = DrainInterceptor(spec.name)
 
     @property
     def address(self) -> str:
@@ -63,8 +66,10 @@ class MeshServer(Lifecycle):
         if self._server is not None:
             return
         c = self.config
+        # The drain interceptor is outermost, so that it sees every stream's whole handler.
         server = grpc.aio.server(
-            interceptors=list(self.spec.interceptors), options=[("grpc.so_reuseport", 0)]
+            interceptors=[self._drain, *self.spec.interceptors],
+            options=[("grpc.so_reuseport", 0)],
         )
         for servicer in self.spec.servicers:
             servicer.add_to_server(servicer.implementation, server)
@@ -151,12 +156,16 @@ class MeshServer(Lifecycle):
                     log.warning("%s: deregistering failed: %s", self.spec.name, exc)
                 self._registered = False
             await asyncio.sleep(self.config.shutdown_delay_seconds)
+            loop = asyncio.get_running_loop()
+            grace_ends = loop.time() + self.config.grace_seconds
+            ended = await self._drain.end_streams(self.config.grace_seconds)
+            log.info("%s: draining, ended %d open streams", self.spec.name, ended)
             for hook in self.spec.on_drain:
                 try:
                     await hook()
                 except Exception:
                     log.exception("%s: drain hook %r failed", self.spec.name, hook)
-            await self._server.stop(self.config.grace_seconds)
+            await self._server.stop(max(0.0, grace_ends - loop.time()))
             await self._stop_workers()
             for hook in self.spec.on_stop:
                 try:
