@@ -15,7 +15,7 @@ from edge.http.config import HttpConfig
 from edge.limits import RateLimitConfig
 from edge.ops import OpsConfig
 from edge.realtime import RealtimeConfig
-from mesh.client import ClientConfig
+from mesh.client import ClientConfig, load_client_config
 from mesh.config import ConfigError, env_key, load_section
 from mesh.events import EventsConfig
 from mesh.infra import paths
@@ -77,7 +77,7 @@ class EdgeSettings:
             limits=load_section(RateLimitConfig, "edge_limits", toml=toml),
             realtime=load_section(RealtimeConfig, "edge_realtime", toml=toml),
             discovery=load_section(DiscoveryConfig, "edge_discovery", toml=toml),
-            client=load_section(ClientConfig, "client", toml=toml),
+            client=load_client_config(toml),
             events=EventsConfig.load(toml=toml),
             tokens=load_section(TokenConfig, "tokens", toml=toml),
         )

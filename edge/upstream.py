@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 
 from edge.contracts import MethodContract
 from mesh.client import MeshClient
+from mesh.options import retry_safe_of
 
 Metadata = Sequence[tuple[str, str]]
 
@@ -36,6 +37,7 @@ class Upstream:
                 method.full_method,
                 request_serializer=method.request_class.SerializeToString,
                 response_deserializer=method.response_class.FromString,
+                retry_safe=retry_safe_of(method.descriptor),
             )
             self._callables[method] = found
         return found

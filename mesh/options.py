@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.api import annotations_pb2, http_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import MethodDescriptor
 from trademesh.options.v1 import options_pb2
 
@@ -56,3 +57,26 @@ def http_rules_of(method: MethodDescriptor) -> tuple[http_pb2.HttpRule, ...]:
     extra = tuple(primary.additional_bindings)
     del primary.additional_bindings[:]
     return (primary, *extra)
+
+
+_RETRY_SAFE = frozenset(
+    {
+        descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS,
+        descriptor_pb2.MethodOptions.IDEMPOTENT,
+    }
+)
+
+
+def retry_safe_of(method: MethodDescriptor) -> bool:
+    """Whether a call may be sent again: the method declares no side effects, or that
+    repeating it changes nothing (protobuf's `idempotency_level`)."""
+    return method.GetOptions().idempotency_level in _RETRY_SAFE
+
+
+def compiled_method(full_method: str) -> MethodDescriptor | None:
+    """The descriptor of `/pkg.Service/Method` among the compiled-in contracts, if any."""
+    service, _, name = full_method.lstrip("/").partition("/")
+    try:
+        return descriptor_pool.Default().FindServiceByName(service).methods_by_name.get(name)
+    except KeyError:
+        return None

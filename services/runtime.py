@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 
 from interceptors import ServerInterceptorConfig, server_interceptors
-from mesh.client import ClientConfig, MeshClient
+from mesh.client import ClientConfig, MeshClient, load_client_config
 from mesh.config import env_key, load_section
 from mesh.events import SESSIONS, Consumer, EventsConfig
 from mesh.lifecycle import Lifecycle
@@ -32,7 +32,7 @@ def client_config(toml: Mapping[str, Any], server: ServerConfig) -> ClientConfig
     for name, value in (("consul_address", server.consul_address), ("plaintext", server.plaintext)):
         if env_key("client", name) not in os.environ and name not in table:
             overrides[name] = value
-    return load_section(ClientConfig, "client", toml=toml, overrides=overrides)
+    return load_client_config(toml, overrides=overrides)
 
 
 @dataclass(frozen=True)

@@ -1,83 +1,105 @@
 """A channel-shaped object that generated stubs accept, balancing each call over instances.
 
 Stubs only call `unary_unary`/`unary_stream`/`stream_unary`/`stream_stream` on their channel;
-the multicallables returned here pick an instance per call and delegate to its real channel,
-whose interceptors (the client chain) then see the call, whatever its kind.
+the multicallables returned here pick an instance per attempt and call through its real
+channel, whose interceptors (the client chain) then see each attempt, whatever its kind.
+Unary calls and server streams retry elsewhere when that is safe (`mesh.client.calls`);
+client and bidi streams, whose requests cannot be replayed, are sent once.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import grpc
-
-from mesh.client.balancer import NoHealthyInstance, RoundRobin
-
-# The call kinds that get the default deadline when the caller sets none. A stream lives as
-# long as its subscriber wants it (quotes, portfolio watches, Socket.IO rooms), so a default
-# would cut it; a deadline the caller gives, or what is left of the inbound call's (added
-# by the client chain), still bounds every kind.
-_DEFAULT_DEADLINE: dict[str, bool] = {
-    "unary_unary": True,
-    "unary_stream": False,
-    "stream_unary": False,
-    "stream_stream": False,
-}
+from mesh.client.calls import MethodPlan, StreamCall, UnaryCall, unavailable
+from mesh.client.pool import NoHealthyInstance
+from mesh.client.upstream import Upstream
+from mesh.options import compiled_method, retry_safe_of
 
 
-def _unavailable(exc: NoHealthyInstance) -> grpc.aio.AioRpcError:
-    return grpc.aio.AioRpcError(
-        code=grpc.StatusCode.UNAVAILABLE,
-        initial_metadata=grpc.aio.Metadata(),
-        trailing_metadata=grpc.aio.Metadata(),
-        details=str(exc),
-    )
+def _retry_safe(method: str, declared: bool | None) -> bool:
+    if declared is not None:
+        return declared
+    descriptor = compiled_method(method)
+    return descriptor is not None and retry_safe_of(descriptor)
 
 
-class _MultiCallable:
-    def __init__(
-        self, channel: BalancedChannel, kind: str, method: str, kwargs: dict[str, Any]
-    ) -> None:
-        self._channel = channel
-        self._kind = kind
-        self._method = method
-        self._kwargs = kwargs
+class _UnaryUnary:
+    __slots__ = ("_plan", "_upstream")
 
-    def __call__(self, request: Any = None, **call_kwargs: Any) -> Any:
-        """`request` is the request message, or for client and bidi streams an (async)
-        iterator of them; leave it out to send with `call.write()` instead."""
-        balancer = self._channel.balancer
+    def __init__(self, upstream: Upstream, plan: MethodPlan) -> None:
+        self._upstream = upstream
+        self._plan = plan
+
+    def __call__(self, request: Any, **kwargs: Any) -> UnaryCall:
+        return UnaryCall(self._upstream, self._plan, request, kwargs)
+
+
+class _UnaryStream(_UnaryUnary):
+    def __call__(self, request: Any, **kwargs: Any) -> StreamCall:  # type: ignore[override]
+        return StreamCall(self._upstream, self._plan, request, kwargs)
+
+
+class _StreamRequests(_UnaryUnary):
+    """Client and bidi streams: one attempt, balanced, counted, within the bulkhead."""
+
+    def __call__(self, request: Any = None, **kwargs: Any) -> Any:
+        upstream = self._upstream
+        if not upstream.streams.try_enter():
+            raise upstream.shed_error(upstream.streams, "streams")
         try:
-            _, channel = balancer.pick()
+            endpoint = upstream.pool.pick()
         except NoHealthyInstance as exc:
-            raise _unavailable(exc) from None
-        if call_kwargs.get("timeout") is None and _DEFAULT_DEADLINE[self._kind]:
-            call_kwargs["timeout"] = self._channel.default_timeout_seconds
-        factory = getattr(channel, self._kind)
-        call = factory(self._method, **self._kwargs)(request, **call_kwargs)
-        balancer.started(channel, call)
+            upstream.streams.leave()
+            raise unavailable(str(exc)) from None
+        upstream.pool.started(endpoint)
+        try:
+            call = self._plan.callable_on(endpoint)(request, **kwargs)
+        except BaseException:
+            upstream.pool.ended(endpoint)
+            upstream.streams.leave()
+            raise
+
+        def ended(_: Any) -> None:
+            upstream.pool.ended(endpoint)
+            upstream.streams.leave()
+
+        call.add_done_callback(ended)
         return call
 
 
 class BalancedChannel:
-    """Looks like a `grpc.aio.Channel` to a stub. Unary calls get the default deadline unless
-    the caller sets one; streams get none (see `_DEFAULT_DEADLINE`)."""
+    """Looks like a `grpc.aio.Channel` to a stub. Unary calls get the upstream's default
+    deadline unless the caller sets one; streams get none, since a stream lives as long as
+    its subscriber wants it (a deadline the caller gives, or what is left of the inbound
+    call's, still bounds every kind). `retry_safe` overrides what the
+    method's descriptor says (for contracts not compiled in, e.g. learned by reflection)."""
 
-    def __init__(self, balancer: RoundRobin, default_timeout_seconds: float) -> None:
-        self.balancer = balancer
-        self.default_timeout_seconds = default_timeout_seconds
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
 
-    def _multi(self, kind: str, method: str, kwargs: dict[str, Any]) -> _MultiCallable:
-        return _MultiCallable(self, kind, method, kwargs)
+    @property
+    def pool(self) -> Any:
+        return self.upstream.pool
 
-    def unary_unary(self, method: str, **kwargs: Any) -> _MultiCallable:
-        return self._multi("unary_unary", method, kwargs)
+    def _plan(
+        self, kind: str, method: str, kwargs: dict[str, Any], retry_safe: bool | None
+    ) -> MethodPlan:
+        kwargs.pop("_registered_method", None)
+        return MethodPlan(self.upstream, kind, method, kwargs, _retry_safe(method, retry_safe))
 
-    def unary_stream(self, method: str, **kwargs: Any) -> _MultiCallable:
-        return self._multi("unary_stream", method, kwargs)
+    def unary_unary(
+        self, method: str, *, retry_safe: bool | None = None, **kwargs: Any
+    ) -> _UnaryUnary:
+        return _UnaryUnary(self.upstream, self._plan("unary_unary", method, kwargs, retry_safe))
 
-    def stream_unary(self, method: str, **kwargs: Any) -> _MultiCallable:
-        return self._multi("stream_unary", method, kwargs)
+    def unary_stream(
+        self, method: str, *, retry_safe: bool | None = None, **kwargs: Any
+    ) -> _UnaryStream:
+        return _UnaryStream(self.upstream, self._plan("unary_stream", method, kwargs, retry_safe))
 
-    def stream_stream(self, method: str, **kwargs: Any) -> _MultiCallable:
-        return self._multi("stream_stream", method, kwargs)
+    def stream_unary(self, method: str, **kwargs: Any) -> _StreamRequests:
+        return _StreamRequests(self.upstream, self._plan("stream_unary", method, kwargs, False))
+
+    def stream_stream(self, method: str, **kwargs: Any) -> _StreamRequests:
+        return _StreamRequests(self.upstream, self._plan("stream_stream", method, kwargs, False))

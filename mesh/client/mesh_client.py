@@ -9,10 +9,11 @@ from typing import Any, TypeVar
 
 import grpc
 
-from mesh.client.balancer import RoundRobin
 from mesh.client.channel import BalancedChannel
 from mesh.client.config import ClientConfig
 from mesh.client.interceptors import ClientInterceptorConfig, client_interceptors
+from mesh.client.metrics import live_clients
+from mesh.client.upstream import Upstream, UpstreamState
 from mesh.discovery import ConsulClient, HealthWatcher, Instance
 from mesh.lifecycle import Lifecycle
 from mesh.tls import ServiceCredentials, channel_options
@@ -42,11 +43,11 @@ def instance_channel(
     )
 
 
-class _Upstream:
-    def __init__(self, watcher: HealthWatcher, balancer: RoundRobin, timeout: float) -> None:
+class _Watched:
+    def __init__(self, watcher: HealthWatcher, channel: BalancedChannel) -> None:
         self.watcher = watcher
-        self.balancer = balancer
-        self.channel = BalancedChannel(balancer, timeout)
+        self.channel = channel
+        self.upstream = channel.upstream
 
 
 class MeshClient(Lifecycle):
@@ -70,7 +71,7 @@ class MeshClient(Lifecycle):
             interceptors = client_interceptors(ClientInterceptorConfig())
         self._interceptors = list(interceptors)
         self._consul = ConsulClient(config.consul_address)
-        self._upstreams: dict[str, _Upstream] = {}
+        self._upstreams: dict[str, _Watched] = {}
         self._lock = asyncio.Lock()
 
     def _open(self, service: str, instance: Instance) -> grpc.aio.Channel:
@@ -86,15 +87,18 @@ class MeshClient(Lifecycle):
         async with self._lock:
             upstream = self._upstreams.get(service)
             if upstream is None:
-                balancer = RoundRobin(service, lambda inst: self._open(service, inst))
+                channel = BalancedChannel(
+                    Upstream(service, lambda inst: self._open(service, inst), self.config)
+                )
                 watcher = HealthWatcher(
                     self._consul,
                     service,
                     wait_seconds=self.config.discovery_wait_seconds,
-                    on_change=balancer.update,
+                    on_change=channel.upstream.pool.update,
                 )
-                upstream = _Upstream(watcher, balancer, self.config.default_timeout_seconds)
+                upstream = _Watched(watcher, channel)
                 self._upstreams[service] = upstream
+                live_clients.add(self)
                 await watcher.start()
         await upstream.watcher.wait_ready(self.config.first_discovery_timeout_seconds)
         return upstream.channel
@@ -104,7 +108,12 @@ class MeshClient(Lifecycle):
 
     def instances(self, service: str) -> list[Instance]:
         upstream = self._upstreams.get(service)
-        return [] if upstream is None else upstream.balancer.instances
+        return [] if upstream is None else upstream.upstream.pool.instances
+
+    def upstream_states(self) -> list[UpstreamState]:
+        """Each upstream asked for so far: its instances with their breakers, its retries,
+        budget and bulkheads, as operators see them."""
+        return [w.upstream.state() for w in self._upstreams.values()]
 
     async def wait_for_instances(
         self, service: str, count: int = 1, timeout_seconds: float = 30.0
@@ -120,5 +129,5 @@ class MeshClient(Lifecycle):
         upstreams, self._upstreams = list(self._upstreams.values()), {}
         for upstream in upstreams:
             await upstream.watcher.stop()
-            await upstream.balancer.close()
+            await upstream.upstream.pool.close()
         await self._consul.close()

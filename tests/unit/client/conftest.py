@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
 
-from mesh.client import BalancedChannel, RoundRobin, instance_channel
+from mesh.client import BalancedChannel, ClientConfig, InstancePool, Upstream, instance_channel
 from mesh.client.interceptors import ClientInterceptorConfig, client_interceptors
 from mesh.discovery import Instance
 
@@ -57,7 +57,7 @@ class Mesh:
     """The mesh client's side: a balanced channel over the servers and what it records."""
 
     channel: BalancedChannel
-    balancer: RoundRobin
+    balancer: InstancePool
     client: ticks.TicksClient
     registry: CollectorRegistry
     spans: InMemorySpanExporter
@@ -99,6 +99,7 @@ async def mesh_client(
     addresses: list[str],
     *,
     default_timeout_seconds: float = 5.0,
+    config: ClientConfig | None = None,
 ) -> AsyncIterator[Mesh]:
     """What `MeshClient.connect("ticks")` returns, over `addresses`, with the standard chain."""
     registry = CollectorRegistry()
@@ -108,14 +109,16 @@ async def mesh_client(
     interceptors = client_interceptors(
         ClientInterceptorConfig(registry=registry, tracer_provider=provider)
     )
-    balancer = RoundRobin(
+    upstream = Upstream(
         "ticks",
         lambda instance: instance_channel(
             instance.address, service="ticks", credentials=None, interceptors=interceptors
         ),
+        config or ClientConfig(default_timeout_seconds=default_timeout_seconds),
     )
+    balancer = upstream.pool
     balancer.update(instances(addresses))
-    channel = BalancedChannel(balancer, default_timeout_seconds)
+    channel = BalancedChannel(upstream)
     try:
         yield Mesh(channel, balancer, ticks.TicksClient(channel), registry, spans)
     finally:

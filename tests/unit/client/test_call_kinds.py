@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 import pytest
@@ -178,8 +179,11 @@ async def test_no_healthy_instance_fails_every_kind_with_unavailable() -> None:
             lambda: mesh.client.echo(values("a")),
         )
         for make in makers:
+            # Unary calls and server streams fail when awaited or read (they may be retried
+            # on an instance that appears meanwhile); client and bidi streams when made.
             with pytest.raises(grpc.aio.AioRpcError) as raised:
-                make()
+                call: Any = make()
+                await (call if hasattr(call, "__await__") else call.read())
             failures.append(raised.value)
 
     assert [f.code() for f in failures] == [grpc.StatusCode.UNAVAILABLE] * 4
