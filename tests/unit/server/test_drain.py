@@ -6,6 +6,7 @@ nothing stays tracked, even when callers cancel hundreds of streams while the dr
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from interceptors import STANDARD_PUBLIC_METHODS, ServerInterceptorConfig, serve
 from interceptors.errors import status_details
 from mesh.errors.draining import DRAINING_DOMAIN, DRAINING_REASON, is_draining
 from mesh.observability.metrics import GRPC_CODE_LABELS
-from mesh.server import DrainInterceptor
+from mesh.server import DrainInterceptor, MeshServer, ServerConfig, Servicer, ServiceSpec
 from tests.conftest import eventually
 
 SERVICE = "trademesh.test.v1.Drain"
@@ -106,13 +107,15 @@ class Served:
     registry: CollectorRegistry
 
     def stream(self, method: str, request: bytes = b"") -> Any:
-        return self.channel.unary_stream(f"/{SERVICE}/{method}")(request)
+        multicallable: Any = self.channel.unary_stream(f"/{SERVICE}/{method}")
+        return multicallable(request)
 
     def bidi(self) -> Any:
         return self.channel.stream_stream(f"/{SERVICE}/Echo")()
 
     def unary(self, method: str, request: bytes = b"") -> Any:
-        return self.channel.unary_unary(f"/{SERVICE}/{method}")(request, timeout=30)
+        multicallable: Any = self.channel.unary_unary(f"/{SERVICE}/{method}")
+        return multicallable(request, timeout=30)
 
     async def until_open(self, count: int) -> None:
         async def opened() -> bool:
@@ -296,3 +299,44 @@ async def test_a_caller_cancelling_before_the_drain_is_not_counted(served: Serve
     assert await served.drain.end_streams() == 30
     assert served.drain.open_streams == 0
     assert served.probe.finished == 50
+
+
+async def test_mesh_server_stop_ends_streams_before_the_grace_and_logs_how_many(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    probe = Probe()
+    spec = ServiceSpec(
+        name="probe",
+        servicers=[
+            Servicer(
+                lambda implementation, server: server.add_generic_rpc_handlers(
+                    (implementation.handler(),)
+                ),
+                probe,
+                SERVICE,
+            )
+        ],
+    )
+    config = ServerConfig(register=False, plaintext=True, shutdown_delay_seconds=0)
+    server = MeshServer(spec, config, registry=CollectorRegistry())
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            streams: Any = channel.unary_stream(f"/{SERVICE}/Hold")
+            unary: Any = channel.unary_unary(f"/{SERVICE}/Slow")
+            hold = streams(b"")
+            assert await hold.read() == b"open"
+            slow = unary(b"", timeout=30)
+            await asyncio.wait_for(probe.slow_started.wait(), 10)
+            with caplog.at_level(logging.INFO, logger="mesh.server.server"):
+                stopping = asyncio.create_task(server.stop())
+                # The stream ends while the unary call is still being served.
+                _assert_draining(await _failure(hold))
+                assert not slow.done()
+                probe.gate.set()
+                assert await slow == b"done"
+                await asyncio.wait_for(stopping, 20)
+        assert "probe: draining, ended 1 open streams" in caplog.messages
+    finally:
+        probe.gate.set()
+        await server.stop()
