@@ -1,6 +1,8 @@
 """One room's upstream stream: opened with a member's token, each message numbered, kept in
 the room's buffer and emitted to the room once, reopened with jittered backoff after a
-failure (members told), ended for good on a failure retrying cannot fix."""
+failure (members told), ended for good on a failure retrying cannot fix. A stream its
+instance ended because it is draining is reopened at once, on another instance, without
+telling members: they see only a gap."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from edge.realtime.config import RealtimeConfig
 from edge.realtime.metrics import RealtimeMetrics
 from edge.realtime.rooms import RoomTarget
 from mesh.context import Principal
+from mesh.errors.draining import is_draining
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +150,12 @@ class Room:
         shared, attempt = self._shared, 0
         method, request = self.target.method, self.target.request
         codec = codec_for(method.output)
+        # Set while the stream is a reopen after a drain that has delivered nothing yet: if
+        # it fails too, members are told and backoff applies, so that draining instances
+        # never make a hot loop.
+        moved = False
         while True:
-            live = False
+            live = draining = False
             try:
                 messages = shared.upstream.stream(
                     method, request, metadata=bearer(self.principal())
@@ -158,6 +165,7 @@ class Room:
                     async with closing(messages):
                         async for message in messages:
                             self.accept()
+                            moved = False
                             if attempt and not live:
                                 live, attempt = True, 0
                                 await self.tell(ROOM_STATUS, state="live")
@@ -167,9 +175,16 @@ class Room:
                 status = make_status(grpc.StatusCode.UNAVAILABLE, "the upstream stream ended")
             except grpc.aio.AioRpcError as error:
                 status = status_from_rpc_error(error)
+                draining = is_draining(error)
             except Exception:
                 log.exception("room %s: upstream stream failed", self.name)
                 status = make_status(grpc.StatusCode.INTERNAL, "the upstream stream failed")
+            if draining and not moved and not attempt:
+                log.info("room %s: upstream instance draining, reopening at once", self.name)
+                moved = True
+                shared.metrics.upstream_retries.inc()
+                continue
+            moved = False
             if not self.accepted.done():
                 self.refuse(status)
                 await self._ended(self)
