@@ -2,7 +2,8 @@
 arrived with and how it ended, so tests can see deadlines, metadata and cancellations.
 
 Requests and responses are `google.protobuf.StringValue`:
-- Unary: "sleep:<seconds>" answers after that long, anything else at once.
+- Unary: "sleep:<seconds>" answers after that long, anything else at once; a server named in
+  `Recorder.failing` answers with that failure instead (a status, and RetryInfo's delay).
 - Ticks (server stream): "<count>:<interval seconds>" sends that many ticks, one per interval;
   "hang" sends one tick and then waits until the caller goes away.
 - Collect (client stream): joins the requests; "wait:<seconds>" waits before reading on.
@@ -14,10 +15,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import grpc
 from google.protobuf import wrappers_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 SERVICE = "trademesh.test.v1.Ticks"
 StringValue = wrappers_pb2.StringValue
@@ -57,6 +60,8 @@ class Recorder:
     # (method, "ok"|"cancelled"). grpc ends the request stream of a cancelled client or bidi
     # call as if the caller had finished sending, so only Unary and Ticks tell them apart.
     endings: list[tuple[str, str]] = field(default_factory=list)
+    # server → (code, RetryInfo delay or None): Unary and Ticks calls on it fail so.
+    failing: dict[str, tuple[grpc.StatusCode, float | None]] = field(default_factory=dict)
 
     def by_method(self, method: str) -> list[Arrival]:
         return [a for a in self.arrivals if a.method == method]
@@ -92,15 +97,32 @@ def _pace(value: str) -> tuple[int, float] | None:
     return int(count), float(interval)
 
 
+async def _fail_if_failing(recorder: Recorder, server: str, context: Context) -> None:
+    failure = recorder.failing.get(server)
+    if failure is None:
+        return
+    code, delay = failure
+    trailers: tuple[tuple[str, str | bytes], ...] = ()
+    if delay is not None:
+        info = error_details_pb2.RetryInfo()
+        info.retry_delay.FromTimedelta(timedelta(seconds=delay))
+        status = status_pb2.Status(code=code.value[0], message=f"{server} is failing")
+        status.details.add().Pack(info)
+        trailers = (("grpc-status-details-bin", status.SerializeToString()),)
+    await context.abort(code, f"{server} is failing", trailing_metadata=trailers)
+
+
 def handlers(recorder: Recorder, server: str) -> grpc.GenericRpcHandler:
     async def unary(request: StringValue, context: Context) -> StringValue:
         with _Call(recorder, server, "Unary", context):
+            await _fail_if_failing(recorder, server, context)
             if request.value.startswith("sleep:"):
                 await asyncio.sleep(float(request.value.removeprefix("sleep:")))
             return StringValue(value=server)
 
     async def ticks(request: StringValue, context: Context) -> AsyncIterator[StringValue]:
         with _Call(recorder, server, "Ticks", context):
+            await _fail_if_failing(recorder, server, context)
             if request.value == "hang":
                 yield StringValue(value="0")
                 await asyncio.Event().wait()
