@@ -1,5 +1,6 @@
-"""The edge's operator endpoints: health aggregated from Consul, Prometheus metrics, what
-this instance is and which services, routes and rooms it serves."""
+"""The edge's operator endpoints: health aggregated from Consul and the mesh client's
+breakers, Prometheus metrics, what this instance is and which services, routes and rooms it
+serves."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from edge.ops.health import HealthEndpoints, ServiceHealth
 from edge.ops.info import EdgeIdentity, InfoEndpoints
 from edge.ops.metrics import metrics_endpoint
 from edge.ops.routes import ops_routes
+from edge.ops.upstreams import UpstreamSource, process_upstreams
 
 __all__ = [
     "CheckHealth",
@@ -19,6 +21,8 @@ __all__ = [
     "InstanceHealth",
     "OpsConfig",
     "ServiceHealth",
+    "UpstreamSource",
     "metrics_endpoint",
     "ops_routes",
+    "process_upstreams",
 ]

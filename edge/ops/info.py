@@ -20,7 +20,8 @@ from starlette.responses import Response
 from edge.contracts import Contracts, MethodContract
 from edge.http.responses import JSON_MEDIA_TYPE, json_bytes
 from edge.ops.consul_health import ConsulHealth
-from edge.ops.health import service_health
+from edge.ops.health import service_health, upstreams_by_service
+from edge.ops.upstreams import UpstreamSource, process_upstreams
 from edge.rest.routes import Route
 
 
@@ -101,12 +102,14 @@ class InfoEndpoints:
         services: Callable[[], Sequence[str]],
         consul: ConsulHealth,
         routes: Callable[[], RouteSource] | None = None,
+        upstreams: UpstreamSource = process_upstreams,
     ) -> None:
         self.identity = identity
         self.contracts = contracts
         self.services = services
         self.consul = consul
         self.routes = routes
+        self.upstreams = upstreams
 
     def _served(self) -> list[Served]:
         return served_routes(self.contracts(), None if self.routes is None else self.routes())
@@ -131,7 +134,10 @@ class InfoEndpoints:
         contracts = self.contracts()
         served = self._served()
         names = list(self.services())
-        healths = await asyncio.gather(*(service_health(self.consul, n) for n in names))
+        client = upstreams_by_service(self.upstreams)
+        healths = await asyncio.gather(
+            *(service_health(self.consul, n, client.get(n)) for n in names)
+        )
         return _json(
             {
                 "services": [

@@ -16,6 +16,7 @@ from edge.ops.consul_health import ConsulHealth
 from edge.ops.health import HealthEndpoints
 from edge.ops.info import EdgeIdentity, InfoEndpoints, RouteSource
 from edge.ops.metrics import metrics_endpoint
+from edge.ops.upstreams import UpstreamSource, process_upstreams
 
 
 def ops_routes(
@@ -28,11 +29,14 @@ def ops_routes(
     routes: Callable[[], RouteSource] | None = None,
     identity: EdgeIdentity | None = None,
     config: OpsConfig | None = None,
+    upstreams: UpstreamSource = process_upstreams,
 ) -> list[Route]:
     """`contracts` (and `routes`, the current route table, when given) are asked on each
     request: they change as reflection learns new RPCs. Health is read from `consul`, whose
     lifecycle the caller owns, or from a reader made here for `consul_address`.
-    /health watches `config.health_services`, or every service the contracts call."""
+    /health watches `config.health_services`, or every service the contracts call, and shows
+    the mesh client's view of each from `upstreams` (by default every live mesh client of the
+    process: the edge's own)."""
     if (consul is None) == (consul_address is None):
         raise ValueError("ops_routes needs exactly one of consul= and consul_address=")
     config = config or OpsConfig()
@@ -49,8 +53,8 @@ def ops_routes(
     def watched() -> Sequence[str]:
         return fixed or contracts().services
 
-    health = HealthEndpoints(reader, watched)
-    info = InfoEndpoints(identity, contracts, watched, reader, routes)
+    health = HealthEndpoints(reader, watched, upstreams)
+    info = InfoEndpoints(identity, contracts, watched, reader, routes, upstreams)
     return [
         Route("/health", health.overall, methods=["GET"], name="health"),
         Route("/health/{service}", health.one, methods=["GET"], name="health_service"),
