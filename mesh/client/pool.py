@@ -56,14 +56,14 @@ class Endpoint:
     )
 
     def __init__(
-        self, instance: Instance, channel: grpc.aio.Channel, breaker: CircuitBreaker
+        self, instance: Instance, channel: grpc.aio.Channel, breaker: CircuitBreaker, now: float
     ) -> None:
         self.instance = instance
         self.channel = channel
         self.breaker = breaker
         self.in_flight = 0
         self.ewma_seconds = INITIAL_EWMA_SECONDS
-        self._ewma_stamp = time.monotonic()
+        self._ewma_stamp = now  # on the pool's clock, which `observe()` is given
         self.callables: dict[tuple[object, ...], object] = {}
         self.retired = False
 
@@ -140,7 +140,9 @@ class InstancePool:
                 breaker = self._kept.pop(instance_id, None) or CircuitBreaker(
                     self._breaker_config, self._clock
                 )
-                self._endpoints[instance_id] = Endpoint(instance, self._factory(instance), breaker)
+                self._endpoints[instance_id] = Endpoint(
+                    instance, self._factory(instance), breaker, now
+                )
         horizon = self._breaker_config.max_ejection_seconds
         for instance_id, breaker in list(self._kept.items()):
             if now - breaker.open_until > horizon:
