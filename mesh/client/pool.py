@@ -244,7 +244,10 @@ class InstancePool:
     def _transition(self, endpoint: Endpoint) -> None:
         if endpoint.breaker.state is CLOSED:
             log.info("%s: %s is back in", self.service, endpoint.instance.instance_id)
-        if self._endpoints.get(endpoint.instance.instance_id) is endpoint:
+        current = self._endpoints.get(endpoint.instance.instance_id)
+        # A retired endpoint may share its kept breaker with the instance's new endpoint (a
+        # probe in flight while the instance left and came back): its outcome moves that one.
+        if current is not None and current.breaker is endpoint.breaker:
             self._relist()
 
     # -- retiring and closing ------------------------------------------------------------
