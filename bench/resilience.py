@@ -3,9 +3,10 @@
 1. Microbenchmarks, no network: `InstancePool.pick()` + `succeeded()` for each balancer over 2
    and 10 instances (all breakers closed, or one instance ejected), the circuit breaker's
    `success()`/`failure()`, the retry budget, the bulkhead, and all of a unary call's
-   bookkeeping together; ns per operation, median and best of interleaved rounds. Then a
-   whole unary call through `BalancedChannel` over instance channels that answer at once,
-   against awaiting that answer directly: all the layer adds to a call, in µs.
+   bookkeeping together; ns per operation, median and best of interleaved rounds. Then whole
+   calls (unary, and a server stream of 100 messages) through `BalancedChannel` over instance
+   channels that answer at once, against awaiting those answers directly: all the layer adds
+   to a call, in µs.
 2. Calls over loopback to a trivial grpc.aio server in its own process, interleaved
    A/B1/B2 in each round: (A) a bare `grpc.aio.insecure_channel`, (B1/B2) `BalancedChannel`
    over an `Upstream` of one and two instances, with no client interceptors so that only the
