@@ -213,7 +213,9 @@ class InstancePool:
         breaker = endpoint.breaker
         was = breaker.state
         if breaker.failure():
-            if was is CLOSED and not self._may_eject():
+            if was is CLOSED and endpoint.retired:
+                pass  # the instance has left, and a closed breaker leaves with it
+            elif was is CLOSED and not self._may_eject():
                 self.counters.ejections_refused += 1
                 breaker.consecutive = 0
             else:
