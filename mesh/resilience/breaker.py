@@ -37,6 +37,7 @@ class CircuitBreaker:
         "consecutive",
         "ejections",
         "open_until",
+        "probe_taken_at",
         "probes",
         "state",
         "times_opened",
@@ -53,6 +54,7 @@ class CircuitBreaker:
         self.open_until = 0.0
         self.closed_at = clock()
         self.probes = 0  # probes in flight while half-open
+        self.probe_taken_at = 0.0
         self._successes = 0
 
     def success(self) -> None:
@@ -117,9 +119,20 @@ class CircuitBreaker:
         self._successes = 0
 
     def try_probe(self) -> bool:
-        """Take a probe slot while half-open."""
-        if self.state is HALF_OPEN and self.probes < self.config.half_open_probes:
+        """Take a probe slot while half-open. Slots taken longer than the base interval ago
+        are given up: a caller that picked the instance and never told how the call went (it
+        gave up before calling, or dropped a stream unread) must not keep it out for good."""
+        if self.state is not HALF_OPEN:
+            return False
+        now = self._clock()
+        if (
+            self.probes >= self.config.half_open_probes
+            and now - self.probe_taken_at >= self.config.base_ejection_seconds
+        ):
+            self.probes = 0
+        if self.probes < self.config.half_open_probes:
             self.probes += 1
+            self.probe_taken_at = now
             return True
         return False
 
