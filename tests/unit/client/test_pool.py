@@ -426,3 +426,31 @@ def test_states_report_breakers_and_figures() -> None:
         ("b", "127.0.0.1:7098", "closed", 0),
     ]
     assert states[1].latency_ms == 250.0
+
+
+# -- outcomes that never come --------------------------------------------------------------
+
+
+def test_a_call_on_a_retired_channel_does_not_count_as_an_ejection() -> None:
+    pool, _ = _pool("abc")
+    a = _endpoint(pool, "a")
+    pool.started(a)
+    pool.update([_instance("b"), _instance("c")])
+    pool.failed(a)  # the instance that left failed its last call
+    pool.ended(a)
+    assert pool.counters.ejections == 0
+    _fail(pool, "b")  # the one ejection the cap allows is still there for the others
+    assert _state(pool, "b") == "open"
+
+
+def test_a_probe_whose_caller_never_reports_is_given_up() -> None:
+    pool, clock = _pool("ab", strategy=First())
+    _fail(pool, "b")
+    clock.advance(BASE)
+    b = pool.pick()
+    assert b.instance.instance_id == "b"  # the probe, then the caller gives up before the call
+    clock.advance(BASE - 0.1)
+    assert pool.pick().instance.instance_id == "a"
+    clock.advance(0.1)
+    assert pool.pick() is b
+    assert pool.counters.probes == 2

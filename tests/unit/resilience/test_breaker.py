@@ -244,3 +244,19 @@ def test_a_closed_breaker_starts_counting_afresh() -> None:
     assert not breaker.failure()
     assert not breaker.failure()
     assert breaker.failure()
+
+
+def test_a_probe_slot_never_given_back_is_reclaimed_after_the_base_interval() -> None:
+    clock = FakeClock()
+    breaker = _breaker(clock, consecutive_failures=1, base_ejection_seconds=30.0)
+    _eject(breaker)
+    clock.now = breaker.open_until
+    breaker.half_open()
+    assert breaker.try_probe()  # its call is never made, or its outcome never told
+    clock.advance(29.0)
+    assert not breaker.try_probe()
+    clock.advance(1.0)
+    assert breaker.try_probe()
+    assert not breaker.try_probe()
+    breaker.success()
+    assert breaker.state is CLOSED
