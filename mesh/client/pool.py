@@ -232,7 +232,9 @@ class InstancePool:
         if breaker.state is not was:
             self._transition(endpoint)
         if seconds is not None:
-            endpoint.observe(seconds, self._clock())
+            # A failure may say the instance is slow, never that it is fast: one that refuses
+            # calls at once must not look like the quickest to peak EWMA and draw more of them.
+            endpoint.observe(max(seconds, endpoint.ewma_seconds), self._clock())
 
     def neutral(self, endpoint: Endpoint) -> None:
         """A call whose end says nothing about the instance (cancelled by its caller, or an
