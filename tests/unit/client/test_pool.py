@@ -454,3 +454,14 @@ def test_a_probe_whose_caller_never_reports_is_given_up() -> None:
     clock.advance(0.1)
     assert pool.pick() is b
     assert pool.counters.probes == 2
+
+
+def test_a_fast_failure_does_not_make_an_instance_look_faster() -> None:
+    pool, clock = _pool("ab", consecutive_failures=100)
+    a = _endpoint(pool, "a")
+    pool.succeeded(a, 0.2)
+    clock.advance(EWMA_DECAY_SECONDS)
+    pool.failed(a, 0.0001)  # refused at once: no sign of speed
+    assert a.ewma_seconds == pytest.approx(0.2)
+    pool.failed(a, 0.5)  # a slow failure still counts as slow
+    assert a.ewma_seconds == 0.5
