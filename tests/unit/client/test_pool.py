@@ -465,3 +465,54 @@ def test_a_fast_failure_does_not_make_an_instance_look_faster() -> None:
     assert a.ewma_seconds == pytest.approx(0.2)
     pool.failed(a, 0.5)  # a slow failure still counts as slow
     assert a.ewma_seconds == 0.5
+
+
+class SlowChannel(FakeChannel):
+    """A channel whose close takes until the test lets it finish."""
+
+    release = asyncio.Event()
+
+    async def close(self, grace: float | None = None) -> None:
+        await self.release.wait()
+        self.closes += 1
+
+
+async def test_close_waits_for_channels_still_closing() -> None:
+    SlowChannel.release = asyncio.Event()
+    pool = InstancePool(
+        "svc",
+        lambda instance: cast(grpc.aio.Channel, SlowChannel(instance)),
+        RoundRobin(),
+        BreakerConfig(),
+    )
+    pool.update([_instance("a"), _instance("b")])
+    a = _endpoint(pool, "a")
+    pool.update([_instance("b")])  # "a" starts closing
+    closing = asyncio.create_task(pool.close())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not closing.done()
+    SlowChannel.release.set()
+    await asyncio.wait_for(closing, timeout=5.0)
+    assert _channel(a).closes == 1
+
+
+async def test_a_cancelled_close_leaves_no_task_behind() -> None:
+    SlowChannel.release = asyncio.Event()
+    pool = InstancePool(
+        "svc",
+        lambda instance: cast(grpc.aio.Channel, SlowChannel(instance)),
+        RoundRobin(),
+        BreakerConfig(),
+    )
+    pool.update([_instance("a")])
+    pool.update([])
+    closing = asyncio.create_task(pool.close())
+    await asyncio.sleep(0)
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    SlowChannel.release.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert not pool._closing
