@@ -143,13 +143,13 @@ class UnaryCall:
                 deadline = inbound
             attempt, avoid = 0, None
             while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _deadline_exceeded()
                 try:
                     endpoint = upstream.pool.pick(avoid)
                 except NoHealthyInstance as exc:
                     raise unavailable(str(exc)) from None
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _deadline_exceeded()
                 kwargs["timeout"] = remaining
                 upstream.pool.started(endpoint)
                 started = time.monotonic()

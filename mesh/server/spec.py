@@ -29,9 +29,9 @@ class ServiceSpec:
     # Started in order once the server is serving (outbox relays, consumers, maintenance),
     # stopped in reverse order after the server drained, before on_stop.
     workers: Sequence[Lifecycle] = ()
-    # Run once clients stopped picking this instance, just before the drain: end open
-    # streams (watches, subscriptions) so callers reconnect elsewhere instead of holding the
-    # drain for its whole grace period.
+    # Run once clients stopped picking this instance and the server has ended its open
+    # streams (with the draining status), before in-flight calls drain: what a service must
+    # let go of besides its streams.
     on_drain: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=tuple)
     # Run in order after the server drained: flush producers, stop consumers, close stores.
     on_stop: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=tuple)
