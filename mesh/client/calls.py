@@ -19,6 +19,7 @@ import grpc
 from mesh import context as call_context
 from mesh.client.pool import Endpoint, NoHealthyInstance
 from mesh.client.upstream import Upstream
+from mesh.errors.draining import is_draining
 from mesh.resilience.backoff import full_jitter
 from mesh.resilience.policy import UNHEALTHY, carries_idempotency_key, retry_floor
 
@@ -70,7 +71,8 @@ def _deadline_exceeded() -> grpc.aio.AioRpcError:
 
 
 def _tell(upstream: Upstream, endpoint: Endpoint, error: grpc.aio.AioRpcError, took: float) -> None:
-    if error.code() in UNHEALTHY:
+    # A draining instance is leaving in good order, not failing: no mark against it.
+    if error.code() in UNHEALTHY and not is_draining(error):
         upstream.pool.failed(endpoint, took)
     else:
         upstream.pool.neutral(endpoint)
