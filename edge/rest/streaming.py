@@ -1,7 +1,8 @@
 """A server stream over HTTP: Server-Sent Events for clients that accept text/event-stream,
 newline-delimited JSON otherwise. An error before anything was sent is an ordinary error
-answer; after that it is an explicit final error frame. A client that disconnects cancels
-the upstream call at once."""
+answer; after that it is an explicit final error frame. A stream ended by a draining instance
+is reopened on another at once, so a rolling restart is no error to the client. A client that
+disconnects cancels the upstream call at once."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from edge.errors import log_if_server_fault, status_from_rpc_error, status_json
 from edge.http.responses import error_response
 from edge.rest.routes import Route
 from edge.upstream import Upstream
+from mesh.errors.draining import is_draining
 
 SSE = "text/event-stream"
 NDJSON = "application/x-ndjson"
@@ -85,7 +87,7 @@ async def stream_response(
     framing = negotiate(accept)
     encode = codec_for(route.method.output).encode
     queue: asyncio.Queue[Message | grpc.aio.AioRpcError | None] = asyncio.Queue(_QUEUE_SIZE)
-    pump = asyncio.create_task(_pump(upstream.stream(route.method, request), queue))
+    pump = asyncio.create_task(_pump(lambda: upstream.stream(route.method, request), queue))
     relay = asyncio.create_task(
         _relay(queue, encode, framing, settings, scope, receive, send, route)
     )
@@ -107,19 +109,31 @@ async def stream_response(
 _QUEUE_SIZE = 64
 
 
+# Reopens after a drain with no message in between: a mesh whose every instance drains at
+# once is not worked around forever.
+_DRAIN_REOPENS = 3
+
+
 async def _pump(
-    messages: AsyncIterator[Message],
+    open_stream: Callable[[], AsyncIterator[Message]],
     queue: asyncio.Queue[Message | grpc.aio.AioRpcError | None],
 ) -> None:
     """Every message of the upstream stream, then None at its end or the failure."""
-    async with contextlib.aclosing(messages) as stream:  # type: ignore[type-var]
-        try:
-            async for message in stream:
-                await queue.put(message)
-        except grpc.aio.AioRpcError as failure:
-            await queue.put(failure)
-            return
-    await queue.put(None)
+    reopens = 0
+    while True:
+        async with contextlib.aclosing(open_stream()) as stream:  # type: ignore[type-var]
+            try:
+                async for message in stream:
+                    reopens = 0
+                    await queue.put(message)
+            except grpc.aio.AioRpcError as failure:
+                if is_draining(failure) and reopens < _DRAIN_REOPENS:
+                    reopens += 1
+                    continue
+                await queue.put(failure)
+                return
+        await queue.put(None)
+        return
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -48,7 +48,7 @@ class _StreamRequests(_UnaryUnary):
         if not upstream.streams.try_enter():
             raise upstream.shed_error(upstream.streams, "streams")
         try:
-            endpoint = upstream.pool.pick()
+            endpoint = upstream.pool.pick(probe=False)
         except NoHealthyInstance as exc:
             upstream.streams.leave()
             raise unavailable(str(exc)) from None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mesh.client.balancing import STRATEGIES
-from mesh.config import ConfigError, load_section
+from mesh.config import ConfigError, env_key, load_section
 from mesh.resilience.config import BreakerConfig, BulkheadConfig, RetryConfig, parse_overrides
 
 
@@ -68,9 +69,14 @@ def load_client_config(
     """`[client]` with its `[retry]`, `[breaker]` and `[bulkhead]` sections, each from the
     TOML tables and `TRADEMESH_<SECTION>_*` (environment wins; `overrides` win over both)."""
     table = (toml or {}).get("client", {})
+    env = os.environ if environ is None else environ
     for name in _SECTIONS:
         if isinstance(table, Mapping) and name in table:
             raise ConfigError(f"[client] {name}", f"set it in the top-level [{name}] table")
+        if env_key("client", name) in env:
+            raise ConfigError(
+                env_key("client", name), f"set its keys as TRADEMESH_{name.upper()}_<KEY>"
+            )
     client = load_section(ClientConfig, "client", environ=environ, toml=toml, overrides=overrides)
     return replace(
         client,

@@ -162,13 +162,15 @@ class InstancePool:
 
     # -- the hot path --------------------------------------------------------------------
 
-    def pick(self, avoid: Endpoint | None = None) -> Endpoint:
+    def pick(self, avoid: Endpoint | None = None, *, probe: bool = True) -> Endpoint:
         """The instance for the next call (not `avoid`, the one a retry failed on, while
-        another is ready). Raises NoHealthyInstance when Consul knows none."""
-        if self._out:
-            probe = self._probe(avoid)
-            if probe is not None:
-                return probe
+        another is ready). Raises NoHealthyInstance when Consul knows none. A call whose
+        outcome will not be told (`probe=False`: client and bidi streams) is never sent to
+        an ejected instance as its probe."""
+        if probe and self._out:
+            probed = self._probe(avoid)
+            if probed is not None:
+                return probed
         ready = self._ready
         if avoid is not None and len(ready) > 1:
             ready = [e for e in ready if e is not avoid] or ready
