@@ -87,15 +87,22 @@ async def breaker_states(edge_url: str, address: str) -> set[str]:
     }
 
 
-async def client_counter(edge_url: str, name: str, upstream: str) -> float:
-    """A resilience counter of the edge's mesh client (`mesh_client_<name>_total`), e.g.
-    retries, ejections, shed, retry_budget_exhausted."""
+COUNTERS = ("retries", "retry_budget_exhausted", "ejections", "probes", "shed")
+
+
+async def client_counters(edge_url: str) -> dict[str, float]:
+    """The resilience counters of the edge's mesh client (`mesh_client_<name>_total`),
+    summed over its upstreams."""
     samples = await scrape(f"{edge_url}/metrics")
-    return sum(
-        value
-        for labels, value in samples.get(f"mesh_client_{name}_total", [])
-        if labels.get("upstream") == upstream
-    )
+    return {
+        name: sum(value for _, value in samples.get(f"mesh_client_{name}_total", []))
+        for name in COUNTERS
+    }
+
+
+def grown(before: dict[str, float], after: dict[str, float]) -> str:
+    """What the counters grew by, for a figure: `retries 3, ejections 1`."""
+    return ", ".join(f"{name} {after[name] - before[name]:.0f}" for name in COUNTERS)
 
 
 def rss_kib(pid: int) -> int:

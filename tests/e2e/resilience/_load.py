@@ -19,6 +19,7 @@ import aiohttp
 # an answer the edge is late with is still recorded with its real status.
 REQUEST_TIMEOUT_SECONDS = 15.0
 NO_ANSWER = 0  # the status of a request that got no HTTP answer (refused, reset, timed out)
+DETAIL_CHARS = 160
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,14 @@ class Target:
 
 @dataclass(frozen=True)
 class Sample:
-    """One request: when it was sent (time.monotonic()), its HTTP status, how long it took."""
+    """One request: when it was sent (time.monotonic()), its HTTP status, how long it took,
+    and for a failure the start of its answer (or of the client error)."""
 
     label: str
     started: float
     status: int
     latency: float
+    detail: str = ""
 
     @property
     def failed(self) -> bool:
@@ -106,13 +109,17 @@ class Load:
 
     async def _one(self, session: aiohttp.ClientSession, target: Target) -> None:
         started = time.monotonic()
+        detail = ""
         try:
             async with session.get(target.url, headers=dict(target.headers)) as response:
-                await response.read()
+                body = await response.read()
                 status = response.status
-        except (aiohttp.ClientError, TimeoutError):
-            status = NO_ANSWER
-        self.samples.append(Sample(target.label, started, status, time.monotonic() - started))
+                if status != 200:
+                    detail = body[:DETAIL_CHARS].decode(errors="replace")
+        except (aiohttp.ClientError, TimeoutError) as error:
+            status, detail = NO_ANSWER, repr(error)[:DETAIL_CHARS]
+        took = time.monotonic() - started
+        self.samples.append(Sample(target.label, started, status, took, detail))
 
 
 def between(samples: Iterable[Sample], start: float, end: float = float("inf")) -> list[Sample]:
@@ -130,9 +137,13 @@ def recovery_seconds(samples: Iterable[Sample], fault_at: float) -> float:
     return max(failed) - fault_at if failed else 0.0
 
 
-def statuses(samples: Iterable[Sample]) -> dict[str, int]:
-    """How many of each (label, status): for assertion messages."""
-    counts = Counter(f"{s.label}:{s.status}" for s in samples)
+def statuses(samples: Iterable[Sample], start: float = 0.0) -> dict[str, int]:
+    """How many of each (label, status, and a failure's detail): for assertion messages;
+    failures also say when they were sent, in seconds after `start`."""
+    counts = Counter(
+        f"{s.label}:{s.status}" + (f" at +{s.started - start:.1f}s {s.detail}" if s.failed else "")
+        for s in samples
+    )
     return dict(sorted(counts.items()))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.edge._gateway import running_gateway
-from tests.e2e.resilience._faults import rss_kib
+from tests.e2e.resilience._faults import client_counters, grown, rss_kib
 from tests.e2e.resilience._load import LoadConfig, failures, percentile, report, statuses
 from tests.e2e.resilience._mesh import DEADLINE_SECONDS, EDGE_ENV, Mesh
 
@@ -42,6 +42,7 @@ async def test_load_above_capacity_is_shed_fast_and_the_edge_recovers(
             await asyncio.sleep(2.0)
         assert failures(warm.samples) == 0, statuses(warm.samples)
         rss_before = peak = rss_kib(pid)
+        counted = await client_counters(edge)
 
         overload = mesh.load(OVERLOAD, edge)
         async with overload.running():
@@ -50,6 +51,7 @@ async def test_load_above_capacity_is_shed_fast_and_the_edge_recovers(
                 peak = max(peak, rss_kib(pid))
                 await asyncio.sleep(0.25)
         dropped_at = time.monotonic()
+        counters = await client_counters(edge)
 
         after = mesh.load(STEADY, edge)
         async with after.running():
@@ -60,13 +62,17 @@ async def test_load_above_capacity_is_shed_fast_and_the_edge_recovers(
     other = [s for s in overload.samples if s.failed and s.status not in SHED]
     shed_p50 = percentile([s.latency for s in shed], 0.5)
     report(
-        "load above capacity (bulkhead 8)",
+        f"load above capacity (bulkhead {BULKHEAD})",
         [*overload.samples, *after.samples],
         dropped_at,
-        f"shed {len(shed)}, shed p50 {shed_p50 * 1000:.0f} ms, "
-        f"edge RSS {rss_before // 1024} -> peak {peak // 1024} -> {rss_after // 1024} MiB",
+        f"{len(shed)} shed, shed p50 {shed_p50 * 1000:.0f} ms, "
+        f"edge RSS {rss_before // 1024} -> peak {peak // 1024} -> {rss_after // 1024} MiB; "
+        + grown(counted, counters),
     )
     assert shed, f"nothing shed: {statuses(overload.samples)}"
+    # The 429s are the edge's bulkhead refusing, not anything further in.
+    refused = sum(1 for s in shed if s.status == 429)
+    assert counters["shed"] - counted["shed"] >= refused, (refused, counted, counters)
     assert not other, statuses(other)
     # Shed, not timed out: a refusal does not wait for a deadline.
     assert shed_p50 < DEADLINE_SECONDS, shed_p50
