@@ -60,7 +60,8 @@ class LoadConfig:
 
 class Load:
     """`async with Load(targets, config).running() as load:` sends the targets in turn until
-    the block ends (or the duration bound passes), then waits for what is in flight."""
+    the block ends (or the duration bound passes), then waits for what is in flight; a block
+    left by an exception (a failed assertion, a cancelled test) cancels what is in flight."""
 
     def __init__(self, targets: Sequence[Target], config: LoadConfig | None = None) -> None:
         if not targets:
@@ -79,9 +80,12 @@ class Load:
             driver = asyncio.create_task(self._drive(session))
             try:
                 yield self
-            finally:
-                self._stop.set()
-                await driver
+            except BaseException:
+                driver.cancel()
+                await asyncio.gather(driver, return_exceptions=True)
+                raise
+            self._stop.set()
+            await driver
 
     async def _drive(self, session: aiohttp.ClientSession) -> None:
         slots = asyncio.Semaphore(self.config.max_in_flight)
@@ -104,6 +108,10 @@ class Load:
                 task.add_done_callback(in_flight.discard)
                 task.add_done_callback(lambda _: slots.release())
                 n += 1
+        except asyncio.CancelledError:
+            for task in in_flight:
+                task.cancel()
+            raise
         finally:
             await asyncio.gather(*in_flight, return_exceptions=True)
 

@@ -54,6 +54,7 @@ async def test_killed_instances_cost_no_more_than_the_retry_budget(mesh: Mesh) -
     edge = mesh.gateway.edge_url(0)
     load = mesh.load(LoadConfig(rate_per_second=RATE, max_duration_seconds=60))
     killed = [("marketdata", 1), ("portfolio", 1)]
+    down: list[tuple[str, int]] = []
     try:
         async with load.running():
             await asyncio.sleep(WARMUP_SECONDS)
@@ -61,10 +62,11 @@ async def test_killed_instances_cost_no_more_than_the_retry_budget(mesh: Mesh) -
             fault_at = time.monotonic()
             for name, replica in killed:
                 await mesh.platform.kill(name, replica)
+                down.append((name, replica))
             await asyncio.sleep(SETTLE_SECONDS + 5.0)
             counts = grown(counted, await client_counters(edge))
     finally:
-        for name, replica in killed:
+        for name, replica in down:
             await mesh.platform.launch(name, replica)
     samples = load.samples
     report("SIGKILL marketdata+portfolio instance", between(samples, fault_at), fault_at, counts)
