@@ -46,6 +46,10 @@ class Sample:
     def failed(self) -> bool:
         return self.status != 200
 
+    @property
+    def ended(self) -> float:
+        return self.started + self.latency
+
 
 @dataclass(frozen=True)
 class LoadConfig:
@@ -135,14 +139,25 @@ def between(samples: Iterable[Sample], start: float, end: float = float("inf")) 
     return [s for s in samples if start <= s.started < end]
 
 
+def ended_before(samples: Iterable[Sample], at: float) -> list[Sample]:
+    """The samples answered before `at` (untouched by a fault at `at`)."""
+    return [s for s in samples if s.ended < at]
+
+
+def since(samples: Iterable[Sample], at: float) -> list[Sample]:
+    """The samples a fault at `at` may touch: in flight at `at`, or sent after it."""
+    return [s for s in samples if s.ended >= at]
+
+
 def failures(samples: Iterable[Sample], start: float = 0.0, end: float = float("inf")) -> int:
     return sum(1 for s in between(samples, start, end) if s.failed)
 
 
 def recovery_seconds(samples: Iterable[Sample], fault_at: float) -> float:
-    """From the fault to the last failed request sent after it (0 when none failed)."""
-    failed = [s.started for s in samples if s.failed and s.started >= fault_at]
-    return max(failed) - fault_at if failed else 0.0
+    """From the fault to the sending of the last request that failed after it (0 when none
+    did, or only requests sent before it)."""
+    failed = [s.started for s in since(samples, fault_at) if s.failed]
+    return max(0.0, max(failed) - fault_at) if failed else 0.0
 
 
 def statuses(samples: Iterable[Sample], start: float = 0.0) -> dict[str, int]:

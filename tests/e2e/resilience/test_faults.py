@@ -20,7 +20,15 @@ from tests.e2e.resilience._faults import (
     metrics_url,
     passing_pids,
 )
-from tests.e2e.resilience._load import LoadConfig, between, failures, report, statuses
+from tests.e2e.resilience._load import (
+    LoadConfig,
+    between,
+    ended_before,
+    failures,
+    report,
+    since,
+    statuses,
+)
 from tests.e2e.resilience._mesh import (
     CONSECUTIVE_FAILURES,
     GRPC_SERVICES,
@@ -69,8 +77,8 @@ async def test_killed_instances_cost_no_more_than_the_retry_budget(mesh: Mesh) -
         for name, replica in down:
             await mesh.platform.launch(name, replica)
     samples = load.samples
-    report("SIGKILL marketdata+portfolio instance", between(samples, fault_at), fault_at, counts)
-    assert failures(samples, end=fault_at) == 0, statuses(between(samples, 0, fault_at))
+    report("SIGKILL marketdata+portfolio instance", since(samples, fault_at), fault_at, counts)
+    assert failures(ended_before(samples, fault_at)) == 0, statuses(samples, fault_at)
     # Until its breaker opens (CONSECUTIVE_FAILURES in a row) or Consul drops it, a killed
     # instance fails at most that many first attempts, each at once (connection refused):
     # UNAVAILABLE, retried on the other instance. Each upstream's retry budget always allows
@@ -79,7 +87,7 @@ async def test_killed_instances_cost_no_more_than_the_retry_budget(mesh: Mesh) -
     allowed = len(killed) * max(
         0, CONSECUTIVE_FAILURES - int(RETRY_BUDGET_MIN_PER_SECOND * RETRY_BUDGET_WINDOW_SECONDS)
     )
-    failed = [s for s in between(samples, fault_at) if s.failed]
+    failed = [s for s in since(samples, fault_at) if s.failed]
     assert len(failed) <= allowed, statuses(failed, fault_at)
     assert failures(samples, fault_at + SETTLE_SECONDS) == 0, statuses(failed, fault_at)
 
@@ -120,8 +128,11 @@ async def test_frozen_instance_is_ejected_then_used_again(mesh: Mesh) -> None:
         await asyncio.sleep(SETTLE_SECONDS)
         counts = grown(counted, await client_counters(edge))
     samples = load.samples
-    report("SIGSTOP marketdata instance", between(samples, fault_at), fault_at, counts)
-    assert failures(samples, end=fault_at) == 0, statuses(between(samples, 0, fault_at))
+    report("SIGSTOP marketdata instance", since(samples, fault_at), fault_at, counts)
+    assert failures(ended_before(samples, fault_at)) == 0, statuses(samples, fault_at)
+    failed = [s for s in since(samples, fault_at) if s.failed]
+    # A frozen instance answers nothing: a request sent to it fails on its deadline (504).
+    assert {s.status for s in failed} <= {504}, statuses(failed, fault_at)
     frozen_failed = [s for s in between(samples, fault_at + SETTLE_SECONDS, resumed_at) if s.failed]
     # Once ejected, the only requests still sent to it are half-open probes, one per ejection
     # (2 s, then 4, 6, 8 s): at most 3 fit in the frozen time after SETTLE_SECONDS.
@@ -147,6 +158,6 @@ async def test_rolling_restart_of_every_service_fails_no_request(mesh: Mesh) -> 
         await asyncio.sleep(WARMUP_SECONDS)
         counts = grown(counted, await client_counters(edge))
     samples = load.samples
-    report("rolling restart of every service", between(samples, began), began, counts)
+    report("rolling restart of every service", since(samples, began), began, counts)
     failed = [s for s in samples if s.failed]
     assert not failed, (steps, statuses(failed, began))
