@@ -1,0 +1,258 @@
+"""The server interceptor chain's cost per unary call: a bare grpc.aio server against the same
+server behind `server_interceptors(...)`, interleaved A/B in one run.
+
+Each variant runs in its own process (so the client's work is not charged to it), serving two
+methods of the identity contract with trivial handlers: `GetJwks` (public) and `GetMe` (needs
+an access token, verified against a JWKS and checked for revocation). The chained server is
+set up as a service is: JSON logs at INFO to a file, an SDK tracer provider, a Prometheus
+registry. Each round measures, for each variant and method in turn, µs per call at one call
+in flight and req/s at `--concurrency` in flight, and the server process's CPU µs per call
+(from /proc, over both phases). The median of the rounds is printed, and the chain's cost
+as the difference to the bare server measured in the same rounds.
+
+    .venv/bin/python bench/interceptors.py [--rounds 5] [--calls 1500] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import grpc
+from prometheus_client import CollectorRegistry
+from trademesh.identity.v1 import identity_pb2, identity_pb2_grpc
+
+from bench._workdir import scratch
+from interceptors import ServerInterceptorConfig, bearer_metadata, server_interceptors
+from mesh import context as call_context
+from mesh.observability import build_tracer_provider, configure_logging
+from mesh.tokens import AsyncTokenVerifier, JwksCache, KeyRing, TokenConfig, TokenIssuer
+from mesh.tokens.revocations import RevokedSessions
+
+VARIANTS = ("bare", "chain")
+METHODS = ("public", "token")
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class Identity(identity_pb2_grpc.IdentityServiceServicer):
+    """The two methods measured, answering at once; the others are grpc's UNIMPLEMENTED."""
+
+    async def GetJwks(
+        self, request: identity_pb2.GetJwksRequest, context: Context
+    ) -> identity_pb2.GetJwksResponse:
+        return identity_pb2.GetJwksResponse()
+
+    async def GetMe(
+        self, request: identity_pb2.GetMeRequest, context: Context
+    ) -> identity_pb2.GetMeResponse:
+        principal = call_context.current().principal
+        user_id = "bare" if principal is None else principal.user_id
+        return identity_pb2.GetMeResponse(user=identity_pb2.User(user_id=user_id))
+
+
+async def serve(variant: str) -> None:
+    config = TokenConfig(issuer="https://identity.trademesh.bench", audience="trademesh")
+    ring = KeyRing.generate(retention_seconds=config.key_retention_seconds)
+    token = (
+        TokenIssuer(config, ring)
+        .issue_access(subject=str(uuid.uuid4()), session_id=str(uuid.uuid4()), roles=("trader",))
+        .token
+    )
+    chain: list[grpc.aio.ServerInterceptor] = []
+    if variant == "chain":
+        configure_logging("bench", logging.INFO)  # stderr: a file the parent opened
+
+        async def jwks() -> dict[str, Any]:
+            return ring.jwks()
+
+        revoked = RevokedSessions()
+        revoked.revoke(str(uuid.uuid4()), time.time() + 3600.0)  # one revoked, not this one
+        chain = server_interceptors(
+            ServerInterceptorConfig(
+                service_name="bench",
+                verifier=AsyncTokenVerifier(JwksCache(jwks), config),
+                is_revoked=revoked.is_revoked,
+                registry=CollectorRegistry(),
+                tracer_provider=build_tracer_provider("bench"),
+            )
+        )
+    server = grpc.aio.server(interceptors=chain)
+    identity_pb2_grpc.add_IdentityServiceServicer_to_server(Identity(), server)  # type: ignore[abstract]
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print("READY", port, token, flush=True)
+
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, done.set)
+
+    def stdin_readable() -> None:
+        if not sys.stdin.read(1):
+            done.set()
+
+    loop.add_reader(sys.stdin.fileno(), stdin_readable)
+    await done.wait()
+    await server.stop(None)
+
+
+@dataclass
+class Server:
+    variant: str
+    process: subprocess.Popen[str]
+    channel: grpc.aio.Channel
+    stub: Any  # identity_pb2_grpc.IdentityServiceAsyncStub, which exists only in the .pyi
+    token_metadata: tuple[tuple[str, str], ...]
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime + stime
+
+    async def call(self, method: str) -> None:
+        if method == "public":
+            await self.stub.GetJwks(identity_pb2.GetJwksRequest(), timeout=10.0)
+        else:
+            await self.stub.GetMe(
+                identity_pb2.GetMeRequest(), metadata=self.token_metadata, timeout=10.0
+            )
+
+
+def start(variant: str, logs: Path) -> Server:
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve", variant],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=(logs / f"{variant}.log").open("w"),
+        text=True,
+    )
+    assert process.stdout is not None
+    ready, port, token = process.stdout.readline().split()
+    assert ready == "READY", f"the {variant} server did not start; see {logs}"
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    return Server(
+        variant,
+        process,
+        channel,
+        identity_pb2_grpc.IdentityServiceStub(channel),
+        (bearer_metadata(token),),
+    )
+
+
+def stop(server: Server) -> None:
+    assert server.process.stdin is not None
+    server.process.stdin.close()
+    try:
+        server.process.wait(10.0)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@dataclass
+class Sample:
+    latency_us: float  # one call in flight
+    rate: float  # req/s at `concurrency` in flight
+    cpu_us: float  # server CPU per call over both phases
+
+
+async def measure(server: Server, method: str, calls: int, concurrency: int) -> Sample:
+    cpu_before = server.cpu_seconds()
+    started = time.perf_counter()
+    for _ in range(calls):
+        await server.call(method)
+    latency_us = (time.perf_counter() - started) / calls * 1e6
+
+    per_worker = max(calls * 2 // concurrency, 1)
+
+    async def worker() -> None:
+        for _ in range(per_worker):
+            await server.call(method)
+
+    started = time.perf_counter()
+    async with asyncio.TaskGroup() as group:
+        for _ in range(concurrency):
+            group.create_task(worker())
+    rate = per_worker * concurrency / (time.perf_counter() - started)
+    cpu_us = (server.cpu_seconds() - cpu_before) / (calls + per_worker * concurrency) * 1e6
+    return Sample(latency_us, rate, cpu_us)
+
+
+def report(samples: dict[tuple[str, str], list[Sample]], rounds: int, concurrency: int) -> None:
+    def median(variant: str, method: str, field: str) -> float:
+        return statistics.median(float(getattr(s, field)) for s in samples[(variant, method)])
+
+    print(
+        f"\nServer interceptor chain: {rounds} interleaved rounds, medians "
+        f"({os.cpu_count()} cores, client in this process)"
+    )
+    print(f"{'':16} {'µs/call @1':>11} {'req/s @' + str(concurrency):>11} {'CPU µs/call':>12}")
+    for method in METHODS:
+        for variant in VARIANTS:
+            print(
+                f"{method + ' ' + variant:16} {median(variant, method, 'latency_us'):11.0f} "
+                f"{median(variant, method, 'rate'):11.0f} {median(variant, method, 'cpu_us'):12.0f}"
+            )
+    print("\nChain cost over bare (median of per-round differences; rate as chain/bare):")
+    for method in METHODS:
+        pairs = list(zip(samples[("bare", method)], samples[("chain", method)], strict=True))
+        latency = statistics.median(c.latency_us - b.latency_us for b, c in pairs)
+        cpu = statistics.median(c.cpu_us - b.cpu_us for b, c in pairs)
+        ratio = statistics.median(c.rate / b.rate for b, c in pairs)
+        print(
+            f"{method:8} +{latency:5.0f} µs/call @1   +{cpu:5.0f} CPU µs/call   rate x{ratio:.2f}"
+        )
+
+
+async def run(rounds: int, calls: int, concurrency: int) -> None:
+    with scratch() as logs:
+        servers = [start(variant, logs) for variant in VARIANTS]
+        try:
+            for server in servers:  # warm-up: channels, caches, JIT-less but lazy imports
+                for method in METHODS:
+                    await measure(server, method, calls // 5, concurrency)
+            samples: dict[tuple[str, str], list[Sample]] = {
+                (v, m): [] for v in VARIANTS for m in METHODS
+            }
+            for number in range(rounds):
+                # Alternate which variant goes first so drift favours neither.
+                ordered = servers if number % 2 == 0 else servers[::-1]
+                for method in METHODS:
+                    for server in ordered:
+                        sample = await measure(server, method, calls, concurrency)
+                        samples[(server.variant, method)].append(sample)
+        finally:
+            for server in servers:
+                await server.channel.close()
+                stop(server)
+        report(samples, rounds, concurrency)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=1500, help="sequential calls per phase")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--serve", choices=VARIANTS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(args.serve))
+    else:
+        asyncio.run(run(args.rounds, args.calls, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
