@@ -69,12 +69,12 @@ async def test_load_above_capacity_is_shed_fast_and_the_edge_recovers(
         f"edge RSS {rss_before // 1024} -> peak {peak // 1024} -> {rss_after // 1024} MiB; "
         + grown(counted, counters),
     )
-    assert shed, f"nothing shed: {statuses(overload.samples)}"
+    assert shed, f"nothing shed: {statuses(overload.samples, began)}"
     # The 429s are the edge's bulkhead refusing, not anything further in.
     refused = sum(1 for s in shed if s.status == 429)
     assert counters["shed"] - counted["shed"] >= refused, (refused, counted, counters)
-    assert not other, statuses(other)
+    assert not other, statuses(other, began)
     # Shed, not timed out: a refusal does not wait for a deadline.
     assert shed_p50 < DEADLINE_SECONDS, shed_p50
     assert peak - rss_before < MAX_GROWTH_KIB, (rss_before, peak)
-    assert failures(after.samples) == 0, statuses(after.samples)
+    assert failures(after.samples) == 0, statuses(after.samples, dropped_at)
