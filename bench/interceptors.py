@@ -25,9 +25,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -42,11 +43,12 @@ from mesh.observability import build_tracer_provider, configure_logging
 from mesh.tokens import AsyncTokenVerifier, JwksCache, KeyRing, TokenConfig, TokenIssuer
 from mesh.tokens.revocations import RevokedSessions
 
-VARIANTS = ("bare", "chain")
+VARIANTS = ("bare", "noop", "chain")
 METHODS = ("public", "token")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 
 class Identity(identity_pb2_grpc.IdentityServiceServicer):
@@ -63,6 +65,17 @@ class Identity(identity_pb2_grpc.IdentityServiceServicer):
         principal = call_context.current().principal
         user_id = "bare" if principal is None else principal.user_id
         return identity_pb2.GetMeResponse(user=identity_pb2.User(user_id=user_id))
+
+
+class PassThrough(grpc.aio.ServerInterceptor):
+    """An interceptor that does nothing: what grpc.aio charges for having one at all."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        return await continuation(handler_call_details)
 
 
 async def serve(variant: str) -> None:
@@ -91,6 +104,8 @@ async def serve(variant: str) -> None:
                 tracer_provider=build_tracer_provider("bench"),
             )
         )
+    if variant == "noop":
+        chain = [PassThrough()]
     server = grpc.aio.server(interceptors=chain)
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(Identity(), server)  # type: ignore[abstract]
     port = server.add_insecure_port("127.0.0.1:0")
@@ -206,15 +221,17 @@ def report(samples: dict[tuple[str, str], list[Sample]], rounds: int, concurrenc
                 f"{method + ' ' + variant:16} {median(variant, method, 'latency_us'):11.0f} "
                 f"{median(variant, method, 'rate'):11.0f} {median(variant, method, 'cpu_us'):12.0f}"
             )
-    print("\nChain cost over bare (median of per-round differences; rate as chain/bare):")
-    for method in METHODS:
-        pairs = list(zip(samples[("bare", method)], samples[("chain", method)], strict=True))
-        latency = statistics.median(c.latency_us - b.latency_us for b, c in pairs)
-        cpu = statistics.median(c.cpu_us - b.cpu_us for b, c in pairs)
-        ratio = statistics.median(c.rate / b.rate for b, c in pairs)
-        print(
-            f"{method:8} +{latency:5.0f} µs/call @1   +{cpu:5.0f} CPU µs/call   rate x{ratio:.2f}"
-        )
+    print("\nCost over bare (median of per-round differences; rate as variant/bare):")
+    for variant in VARIANTS[1:]:
+        for method in METHODS:
+            pairs = list(zip(samples[("bare", method)], samples[(variant, method)], strict=True))
+            latency = statistics.median(c.latency_us - b.latency_us for b, c in pairs)
+            cpu = statistics.median(c.cpu_us - b.cpu_us for b, c in pairs)
+            ratio = statistics.median(c.rate / b.rate for b, c in pairs)
+            print(
+                f"{method + ' ' + variant:16} +{latency:5.0f} µs/call @1   "
+                f"+{cpu:5.0f} CPU µs/call   rate x{ratio:.2f}"
+            )
 
 
 async def run(rounds: int, calls: int, concurrency: int) -> None:
@@ -228,8 +245,9 @@ async def run(rounds: int, calls: int, concurrency: int) -> None:
                 (v, m): [] for v in VARIANTS for m in METHODS
             }
             for number in range(rounds):
-                # Alternate which variant goes first so drift favours neither.
-                ordered = servers if number % 2 == 0 else servers[::-1]
+                # Rotate which variant goes first so drift favours none.
+                shift = number % len(servers)
+                ordered = servers[shift:] + servers[:shift]
                 for method in METHODS:
                     for server in ordered:
                         sample = await measure(server, method, calls, concurrency)

@@ -27,6 +27,7 @@ from interceptors._handlers import (
     metadata_values,
     peer_service,
 )
+from interceptors._verified import VerifiedTokens
 from interceptors.errors import abort_internal, abort_with
 from mesh import context as call_context
 from mesh.context import Principal
@@ -94,14 +95,23 @@ class AccessRules:
         return access_of(method)
 
 
-class _Refused(Exception):
+class Refused(Exception):
+    """An access check said no: the call is answered with `error`."""
+
     def __init__(self, error: DomainError) -> None:
         super().__init__(error.message)
         self.error = error
 
 
-class AuthInterceptor(ServerInterceptorBase):
-    """Enforces access rules and binds `principal` and `caller_service` into mesh.context."""
+_Refused = Refused
+
+
+class AccessControl:
+    """The access checks of one call as plain calls, shared by every server chain.
+
+    Verified tokens are kept (`VerifiedTokens`) until they expire; the session's revocation
+    is still asked on every call.
+    """
 
     def __init__(
         self,
@@ -109,48 +119,30 @@ class AuthInterceptor(ServerInterceptorBase):
         *,
         is_revoked: RevocationCheck | None = None,
         rules: AccessRules | None = None,
+        verified: VerifiedTokens | None = None,
     ) -> None:
         self._verifier = verifier
         self._is_revoked = is_revoked
-        self._rules = rules or AccessRules()
+        self.rules = rules or AccessRules()
+        self._verified = verified if verified is not None else VerifiedTokens()
 
-    async def intercept_unary_response(
-        self, info: RpcInfo, request: Any, context: Context, proceed: UnaryNext
-    ) -> Any:
-        principal, caller = await self._admit(info, context)
-        with call_context.bind(principal=principal, caller_service=caller):
-            return await proceed(request, context)
-
-    async def intercept_stream_response(
-        self, info: RpcInfo, request: Any, context: Context, proceed: StreamNext
-    ) -> AsyncIterator[Any]:
-        principal, caller = await self._admit(info, context)
-        with call_context.bind(principal=principal, caller_service=caller):
-            async with aclosing(proceed(request, context)) as responses:
-                async for response in responses:
-                    yield response
-
-    async def _admit(self, info: RpcInfo, context: Context) -> tuple[Principal | None, str | None]:
-        try:
-            return await self._check(info, context)
-        except _Refused as refused:
-            await abort_with(context, refused.error)
-        except Exception as exc:  # a verifier bug must not reach the caller as UNKNOWN
-            await abort_internal(context, exc)
-
-    async def _check(self, info: RpcInfo, context: Context) -> tuple[Principal | None, str | None]:
-        rule = self._rules.lookup(info.full_method)
+    async def check(
+        self,
+        full_method: str,
+        rule: AccessRule | None,
+        caller: str | None,
+        token: str | _Malformed | None,
+    ) -> Principal | None:
+        """The call's principal, if any; raises `Refused` when the call may not proceed."""
         if rule is None:
             raise _Refused(
                 PermissionDenied(
-                    f"{info.full_method} declares no access rule",
+                    f"{full_method} declares no access rule",
                     reason="ACCESS_RULE_MISSING",
                 )
             )
-        caller = peer_service(context)
-        token = _bearer_token(context)
         if rule.public:
-            return await self._optional_principal(token), caller
+            return await self._optional_principal(token)
         if rule.callers:
             if caller is None:
                 raise _Refused(
@@ -159,25 +151,24 @@ class AuthInterceptor(ServerInterceptorBase):
             if caller not in rule.callers:
                 raise _Refused(
                     PermissionDenied(
-                        f"service {caller} may not call {info.full_method}",
+                        f"service {caller} may not call {full_method}",
                         reason="CALLER_NOT_ALLOWED",
                         metadata={"caller": caller},
                     )
                 )
-            principal = None if token is None else await self._principal(token)
-            return principal, caller
+            return None if token is None else await self._principal(token)
         if token is None:
             raise _Refused(Unauthenticated("access token is missing", reason="TOKEN_MISSING"))
         principal = await self._principal(token)
         if rule.roles and not principal.roles & rule.roles:
             raise _Refused(
                 PermissionDenied(
-                    f"{info.full_method} requires one of the roles {', '.join(sorted(rule.roles))}",
+                    f"{full_method} requires one of the roles {', '.join(sorted(rule.roles))}",
                     reason="ROLE_REQUIRED",
                     metadata={"required_roles": ",".join(sorted(rule.roles))},
                 )
             )
-        return principal, caller
+        return principal
 
     async def _optional_principal(self, token: str | _Malformed | None) -> Principal | None:
         if token is None or self._verifier is None:
@@ -200,10 +191,13 @@ class AuthInterceptor(ServerInterceptorBase):
             raise _Refused(
                 Unavailable("access tokens cannot be verified", reason="TOKEN_VERIFIER_MISSING")
             )
-        try:
-            claims = await self._verifier.verify_access(token)
-        except TokenError as exc:
-            raise _Refused(token_refusal(exc)) from None
+        claims = self._verified.get(token)
+        if claims is None:
+            try:
+                claims = await self._verifier.verify_access(token)
+            except TokenError as exc:
+                raise _Refused(token_refusal(exc)) from None
+            self._verified.put(token, claims)
         if self._is_revoked is not None:
             await _check_session(self._is_revoked, claims.session_id)
         return Principal(
@@ -212,6 +206,58 @@ class AuthInterceptor(ServerInterceptorBase):
             roles=frozenset(claims.roles),
             token=token,
         )
+
+
+class AuthInterceptor(ServerInterceptorBase):
+    """Enforces access rules and binds `principal` and `caller_service` into mesh.context."""
+
+    def __init__(
+        self,
+        verifier: AccessTokenVerifier | None,
+        *,
+        is_revoked: RevocationCheck | None = None,
+        rules: AccessRules | None = None,
+    ) -> None:
+        self._access = AccessControl(verifier, is_revoked=is_revoked, rules=rules)
+
+    async def intercept_unary_response(
+        self, info: RpcInfo, request: Any, context: Context, proceed: UnaryNext
+    ) -> Any:
+        principal, caller = await self._admit(info, context)
+        with call_context.bind(principal=principal, caller_service=caller):
+            return await proceed(request, context)
+
+    async def intercept_stream_response(
+        self, info: RpcInfo, request: Any, context: Context, proceed: StreamNext
+    ) -> AsyncIterator[Any]:
+        principal, caller = await self._admit(info, context)
+        with call_context.bind(principal=principal, caller_service=caller):
+            async with aclosing(proceed(request, context)) as responses:
+                async for response in responses:
+                    yield response
+
+    async def _admit(self, info: RpcInfo, context: Context) -> tuple[Principal | None, str | None]:
+        caller = peer_service(context)
+        token = bearer_token(metadata_values(context.invocation_metadata(), AUTHORIZATION_KEY))
+        rule = self._access.rules.lookup(info.full_method)
+        return await admit(self._access, context, info.full_method, rule, caller, token), caller
+
+
+async def admit(
+    access: AccessControl,
+    context: Context,
+    full_method: str,
+    rule: AccessRule | None,
+    caller: str | None,
+    token: str | _Malformed | None,
+) -> Principal | None:
+    """`access.check`, answering the call when it says no (raises grpc's AbortError)."""
+    try:
+        return await access.check(full_method, rule, caller, token)
+    except _Refused as refused:
+        await abort_with(context, refused.error)
+    except Exception as exc:  # a verifier bug must not reach the caller as UNKNOWN
+        await abort_internal(context, exc)
 
 
 async def _check_session(is_revoked: RevocationCheck, session_id: str) -> None:
@@ -233,8 +279,9 @@ class _Malformed:
 _MALFORMED = _Malformed()
 
 
-def _bearer_token(context: Context) -> str | _Malformed | None:
-    values = metadata_values(context.invocation_metadata(), AUTHORIZATION_KEY)
+def bearer_token(values: list[str]) -> str | _Malformed | None:
+    """The token of the `authorization` metadata values; a malformed marker when they are not
+    one `Bearer <token>`."""
     if not values:
         return None
     if len(values) > 1:

@@ -9,20 +9,16 @@ import grpc
 from opentelemetry import trace
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from interceptors._handlers import ResponseStreamWriter
 from interceptors.auth import (
     STANDARD_PUBLIC_METHODS,
+    AccessControl,
     AccessRules,
     AccessTokenVerifier,
-    AuthInterceptor,
     RevocationCheck,
 )
-from interceptors.correlation import CorrelationInterceptor
-from interceptors.errors import ErrorInterceptor
-from interceptors.logging import AccessLogInterceptor
-from interceptors.metrics import ServerMetricsInterceptor
-from interceptors.tracing import ServerTracingInterceptor
-from interceptors.validation import ValidationInterceptor
+from interceptors.server import ServerChain
+from mesh.observability.metrics import server_metrics
+from mesh.observability.tracing import rpc_tracer
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,20 +61,18 @@ def _is_full_method(method: str) -> bool:
 
 
 def server_interceptors(config: ServerInterceptorConfig) -> list[grpc.aio.ServerInterceptor]:
-    """Outermost first: the response-stream writer ▸ correlation ▸ access log ▸ tracing ▸
-    metrics ▸ auth ▸ validation ▸ errors. Errors are innermost so that every layer around them
-    sees the final code."""
+    """The chain as one interceptor running, outermost first: correlation ▸ access log ▸
+    tracing ▸ metrics ▸ auth ▸ validation ▸ errors (see `interceptors.server`)."""
+    access = AccessControl(
+        config.verifier,
+        is_revoked=config.is_revoked,
+        rules=AccessRules(public_methods=config.public_methods),
+    )
     return [
-        ResponseStreamWriter(),
-        CorrelationInterceptor(),
-        AccessLogInterceptor(config.service_name),
-        ServerTracingInterceptor(config.tracer_provider),
-        ServerMetricsInterceptor(config.registry),
-        AuthInterceptor(
-            config.verifier,
-            is_revoked=config.is_revoked,
-            rules=AccessRules(public_methods=config.public_methods),
-        ),
-        ValidationInterceptor(),
-        ErrorInterceptor(),
+        ServerChain(
+            service_name=config.service_name,
+            access=access,
+            metrics=server_metrics(config.registry),
+            tracer=rpc_tracer(config.tracer_provider),
+        )
     ]

@@ -126,7 +126,8 @@ _UPSTREAM_CODES: dict[grpc.StatusCode, grpc.StatusCode] = {
 }
 
 
-async def _answer(context: Context, error: Exception) -> NoReturn:
+async def answer_error(context: Context, error: Exception) -> NoReturn:
+    """Answer the call for an exception its handler raised (an abort passes unchanged)."""
     if isinstance(error, grpc.aio.AbortError):
         raise error  # the status is already set
     if isinstance(error, DomainError):
@@ -153,7 +154,7 @@ class ErrorInterceptor(ServerInterceptorBase):
         try:
             return await proceed(request, context)
         except Exception as exc:
-            await _answer(context, exc)
+            await answer_error(context, exc)
 
     async def intercept_stream_response(
         self, info: RpcInfo, request: Any, context: Context, proceed: StreamNext
@@ -163,7 +164,7 @@ class ErrorInterceptor(ServerInterceptorBase):
                 async for response in responses:
                     yield response
         except Exception as exc:
-            await _answer(context, exc)
+            await answer_error(context, exc)
 
 
 def status_details(error: grpc.RpcError) -> StatusDetails:

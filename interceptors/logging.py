@@ -24,7 +24,7 @@ ACCESS_LOGGER = "trademesh.access"
 
 # Codes that mean the server (or something behind it) failed, logged as warnings; the rest
 # are the caller's problem or success and logged at info.
-_SERVER_FAULT_CODES = frozenset(
+SERVER_FAULT_CODES = frozenset(
     {
         grpc.StatusCode.UNKNOWN,
         grpc.StatusCode.INTERNAL,
@@ -79,7 +79,7 @@ class AccessLogInterceptor(ServerInterceptorBase):
     ) -> None:
         code = final_code(context, error)
         duration_ms = round((time.perf_counter() - started) * 1000.0, 3)
-        level = logging.WARNING if code in _SERVER_FAULT_CODES else logging.INFO
+        level = logging.WARNING if code in SERVER_FAULT_CODES else logging.INFO
         self._logger.log(
             level,
             "%s %s %.1fms",

@@ -28,7 +28,7 @@ from mesh.observability.tracing import (
 
 # Server spans are errors only for codes that mean the server failed (OpenTelemetry's gRPC
 # conventions); a caller's bad request is not the server's error.
-_SERVER_ERROR_CODES = frozenset(
+SERVER_ERROR_CODES = frozenset(
     {
         grpc.StatusCode.UNKNOWN,
         grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -59,7 +59,7 @@ class ServerTracingInterceptor(ServerInterceptorBase):
                 raise
             finally:
                 code = final_code(context, error)
-                set_rpc_status(span, code, is_error=code in _SERVER_ERROR_CODES)
+                set_rpc_status(span, code, is_error=code in SERVER_ERROR_CODES)
 
     async def intercept_stream_response(
         self, info: RpcInfo, request: Any, context: Context, proceed: StreamNext
@@ -75,7 +75,7 @@ class ServerTracingInterceptor(ServerInterceptorBase):
                 raise
             finally:
                 code = final_code(context, error)
-                set_rpc_status(span, code, is_error=code in _SERVER_ERROR_CODES)
+                set_rpc_status(span, code, is_error=code in SERVER_ERROR_CODES)
 
     @contextmanager
     def _span(self, info: RpcInfo, context: Context) -> Iterator[Span]:

@@ -48,7 +48,7 @@ def violations_of(
     ]
 
 
-def _invalid_argument(violations: list[FieldViolation]) -> InvalidArgument:
+def invalid_argument(violations: list[FieldViolation]) -> InvalidArgument:
     named = "; ".join(
         f"{violation.field}: {violation.description}" if violation.field else violation.description
         for violation in violations[:_MESSAGE_VIOLATIONS]
@@ -105,4 +105,4 @@ class ValidationInterceptor(ServerInterceptorBase):
         except Exception as exc:  # a rule that fails to compile or evaluate is our bug
             await abort_internal(context, exc)
         if violations:
-            await abort_with(context, _invalid_argument(violations))
+            await abort_with(context, invalid_argument(violations))

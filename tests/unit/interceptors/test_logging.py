@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 import pytest
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from interceptors import ServerInterceptorConfig
 
@@ -75,3 +78,41 @@ async def test_handler_log_lines_carry_the_call_context(
     assert error["method"] == probe.method("Unary")
     assert len(error["trace_id"]) == 32 and len(error["span_id"]) == 16
     assert "ValueError: secret internal detail" in error["exception"]
+
+
+async def test_successful_health_checks_log_at_debug_and_failed_ones_at_info(
+    server_config: ServerInterceptorConfig, json_logs: JsonLines
+) -> None:
+    def add_health(server: grpc.aio.Server) -> None:
+        health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+
+    async with (
+        serving(server_config, add_health) as server,
+        grpc.aio.insecure_channel(server.address) as ch,
+    ):
+        stub = health_pb2_grpc.HealthStub(ch)
+        await stub.Check(
+            health_pb2.HealthCheckRequest(service=""),
+            metadata=(("x-correlation-id", "health-ok"),),
+            timeout=CALL_TIMEOUT_SECONDS,
+        )
+        with pytest.raises(grpc.aio.AioRpcError):
+            await stub.Check(
+                health_pb2.HealthCheckRequest(service="no.such.Service"),
+                metadata=(("x-correlation-id", "health-unknown"),),
+                timeout=CALL_TIMEOUT_SECONDS,
+            )
+        logging.getLogger().setLevel(logging.DEBUG)  # the fixture puts the level back
+        await stub.Check(
+            health_pb2.HealthCheckRequest(service=""),
+            metadata=(("x-correlation-id", "health-debug"),),
+            timeout=CALL_TIMEOUT_SECONDS,
+        )
+
+    by_id = {entry["correlation_id"]: entry for entry in json_logs.access_entries()}
+    assert "health-ok" not in by_id
+    assert (by_id["health-unknown"]["grpc_code"], by_id["health-unknown"]["level"]) == (
+        "NOT_FOUND",
+        "INFO",
+    )
+    assert (by_id["health-debug"]["grpc_code"], by_id["health-debug"]["level"]) == ("OK", "DEBUG")
