@@ -20,6 +20,7 @@ import aiohttp
 REQUEST_TIMEOUT_SECONDS = 15.0
 NO_ANSWER = 0  # the status of a request that got no HTTP answer (refused, reset, timed out)
 DETAIL_CHARS = 160
+KIND_CHARS = 80  # of a failure's detail, to group failures by in a figure
 
 
 @dataclass(frozen=True)
@@ -178,13 +179,17 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 
 def report(name: str, samples: Sequence[Sample], fault_at: float, extra: str = "") -> str:
-    """Print the fault's figure and append it to `$TRADEMESH_FAULTS_REPORT` when set."""
+    """Print the fault's figure, with its commonest kinds of failure, and append it to
+    `$TRADEMESH_FAULTS_REPORT` when set."""
     line = (
         f"FAULT {name}: failed {failures(samples)} of {len(samples)} requests, "
         f"recovery {recovery_seconds(samples, fault_at):.1f} s"
     )
     if extra:
         line += f" ({extra})"
+    kinds = Counter(f"{s.label} {s.status} {s.detail[:KIND_CHARS]}" for s in samples if s.failed)
+    if kinds:
+        line += "; " + "; ".join(f"{n} x {kind}" for kind, n in kinds.most_common(5))
     print(line)
     path = os.environ.get("TRADEMESH_FAULTS_REPORT")
     if path:

@@ -32,8 +32,8 @@ GRPC_SERVICES: Mapping[str, str] = {
 }
 
 # The client deadline bounds a call to a frozen instance; a breaker ejects for 2 s at first
-# (at most 8), so half-open probes come within a test. The rest are the [retry], [breaker]
-# and [bulkhead] defaults, which the tests' bounds are derived from.
+# (at most 8), so half-open probes come within a test. The breaker's trigger and the retry
+# budget's floor are the defaults, set here because the tests' bounds are derived from them.
 DEADLINE_SECONDS = 1.0
 CONSECUTIVE_FAILURES = 5
 RETRY_BUDGET_MIN_PER_SECOND = 1.0
@@ -43,6 +43,8 @@ RESILIENCE_ENV: Mapping[str, str] = {
     "TRADEMESH_BREAKER_BASE_EJECTION_SECONDS": "2",
     "TRADEMESH_BREAKER_MAX_EJECTION_SECONDS": "8",
     "TRADEMESH_BREAKER_CONSECUTIVE_FAILURES": str(CONSECUTIVE_FAILURES),
+    "TRADEMESH_RETRY_BUDGET_MIN_RETRIES_PER_SECOND": str(RETRY_BUDGET_MIN_PER_SECOND),
+    "TRADEMESH_RETRY_BUDGET_WINDOW_SECONDS": str(RETRY_BUDGET_WINDOW_SECONDS),
 }
 # Consul checks the services every 3 s (1 s timeout), as in production (2 s) rather than the
 # 0.5 s other suites use: a frozen or killed instance is still listed for seconds, so it is
