@@ -8,6 +8,8 @@ errors. Errors are innermost so that every concern around them sees the final co
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
 import time
@@ -20,7 +22,7 @@ import protovalidate
 from google.protobuf import message
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Span, SpanKind
 
 from interceptors._handlers import (
     Context,
@@ -59,6 +61,8 @@ QUIET_METHODS = frozenset(
 
 _OK = grpc.StatusCode.OK
 _CORRELATION_ATTRIBUTE = "trademesh.correlation_id"
+_NO_PARENT = otel_context.Context()
+_UNCHANGED = contextlib.nullcontext()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,8 @@ class ServerChain(grpc.aio.ServerInterceptor):
         self._validator = validator or protovalidate.Validator()
         self._logger = logger or logging.getLogger(ACCESS_LOGGER)
         self._methods: dict[str, _Method] = {}
+        self._textmap: object = None
+        self._trace_fields: frozenset[str] = frozenset()
 
     async def intercept_service(
         self,
@@ -178,91 +184,81 @@ class ServerChain(grpc.aio.ServerInterceptor):
         remaining = context.time_remaining()
         caller = peer_service(context)
         error: BaseException | None = None
+        span: Span | None = None
+        series = method.series
+        measured_from = 0.0
+        trace_token: contextvars.Token[otel_context.Context] | None = None
         with call_context.bind(
             correlation_id=correlation_id,
             method=method.info.full_method,
             deadline=None if remaining is None else time.monotonic() + remaining,
-        ):
+        ) as bound:
             try:
                 # Sent before anything else, so the caller sees the id even when the call fails.
                 await context.send_initial_metadata(((CORRELATION_ID_KEY, correlation_id),))
-                attributes = {**method.span_attributes, _CORRELATION_ATTRIBUTE: correlation_id}
-                return await self._traced(
-                    method, request, context, caller, authorization, carrier, attributes
+                span = self._tracer.start_span(
+                    method.span_name,
+                    context=self._parent(carrier),
+                    kind=SpanKind.SERVER,
+                    attributes={**method.span_attributes, _CORRELATION_ATTRIBUTE: correlation_id},
+                    record_exception=False,
+                    set_status_on_exception=False,
                 )
+                measured_from = series.started()
+                trace_token = otel_context.attach(trace.set_span_in_context(span))
+                if method.info.request_streaming:
+                    request = self._incoming(series, request, context)
+                else:
+                    series.received()
+                principal = await admit(
+                    self._access,
+                    context,
+                    method.info.full_method,
+                    method.rule,
+                    caller,
+                    bearer_token(authorization),
+                )
+                # A call with neither a user nor a peer service leaves the context as it is.
+                unchanged = principal is bound.principal and caller == bound.caller_service
+                with (
+                    _UNCHANGED
+                    if unchanged
+                    else call_context.bind(principal=principal, caller_service=caller)
+                ):
+                    if not method.info.request_streaming:
+                        await self._validate(request, context)
+                    if method.unary_next is None:
+                        assert method.stream_next is not None
+                        await _write_all(series, method.stream_next(request, context), context)
+                        return None
+                    try:
+                        return await method.unary_next(request, context)
+                    except Exception as exc:
+                        await answer_error(context, exc)
             except BaseException as exc:
                 error = exc
                 raise
             finally:
-                self._log(method, context, final_code(context, error), started, caller)
+                # Innermost concern first, as nested interceptors would unwind.
+                code = final_code(context, error)
+                if span is not None:
+                    if code is _OK and method.unary_next is not None:
+                        series.sent()
+                    series.finished(code, measured_from)
+                    set_rpc_status(span, code, is_error=code in SERVER_ERROR_CODES)
+                    if trace_token is not None:
+                        otel_context.detach(trace_token)
+                    span.end()
+                self._log(method, context, code, started, caller)
 
-    async def _traced(
-        self,
-        method: _Method,
-        request: Any,
-        context: Context,
-        caller: str | None,
-        authorization: list[str],
-        carrier: dict[str, str],
-        attributes: dict[str, str],
-    ) -> Any:
-        span = self._tracer.start_span(
-            method.span_name,
-            context=propagate.extract(carrier),
-            kind=SpanKind.SERVER,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        )
-        token = otel_context.attach(trace.set_span_in_context(span))
-        error: BaseException | None = None
-        try:
-            return await self._measured(
-                method, request, context, caller, bearer_token(authorization)
-            )
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            code = final_code(context, error)
-            set_rpc_status(span, code, is_error=code in SERVER_ERROR_CODES)
-            otel_context.detach(token)
-            span.end()
-
-    async def _measured(
-        self, method: _Method, request: Any, context: Context, caller: str | None, token: Any
-    ) -> Any:
-        series = method.series
-        started = series.started()
-        if method.info.request_streaming:
-            request = self._incoming(series, request, context)
-        else:
-            series.received()
-        error: BaseException | None = None
-        try:
-            principal = await admit(
-                self._access, context, method.info.full_method, method.rule, caller, token
-            )
-            with call_context.bind(principal=principal, caller_service=caller):
-                if not method.info.request_streaming:
-                    await self._validate(request, context)
-                if method.unary_next is not None:
-                    try:
-                        response = await method.unary_next(request, context)
-                    except Exception as exc:
-                        await answer_error(context, exc)
-                    return response
-                assert method.stream_next is not None
-                await _write_all(series, method.stream_next(request, context), context)
-                return None
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            code = final_code(context, error)
-            if code is _OK and method.unary_next is not None:
-                series.sent()
-            series.finished(code, started)
+    def _parent(self, carrier: dict[str, str]) -> otel_context.Context:
+        """The caller's trace context; extraction is skipped when no header it reads came."""
+        textmap = propagate.get_global_textmap()
+        if textmap is not self._textmap:
+            self._textmap, self._trace_fields = textmap, frozenset(textmap.fields)
+        if self._trace_fields.isdisjoint(carrier):
+            return _NO_PARENT
+        return propagate.extract(carrier)
 
     async def _incoming(
         self, series: MethodSeries, requests: AsyncIterator[Any], context: Context
