@@ -5,12 +5,15 @@ Each variant runs in its own process (so the client's work is not charged to it)
 methods of the identity contract with trivial handlers: `GetJwks` (public) and `GetMe` (needs
 an access token, verified against a JWKS and checked for revocation). The chained server is
 set up as a service is: JSON logs at INFO to a file, an SDK tracer provider, a Prometheus
-registry. Each round measures, for each variant and method in turn, µs per call at one call
+registry; the variants (see VARIANTS) split the cost: grpc.aio's own for an interceptor and
+for initial metadata sent first, and the access log's with every call logged or 1%. Each
+round measures, for each variant and method in turn, µs per call at one call
 in flight and req/s at `--concurrency` in flight, and the server process's CPU µs per call
 (from /proc, over both phases). The median of the rounds is printed, and the chain's cost
 as the difference to the bare server measured in the same rounds.
 
     .venv/bin/python bench/interceptors.py [--rounds 5] [--calls 1500] [--concurrency 32]
+        [--variants bare,metadata,chain,sampled]
 """
 
 from __future__ import annotations
@@ -37,13 +40,23 @@ from prometheus_client import CollectorRegistry
 from trademesh.identity.v1 import identity_pb2, identity_pb2_grpc
 
 from bench._workdir import scratch
-from interceptors import ServerInterceptorConfig, bearer_metadata, server_interceptors
+from interceptors import (
+    AccessLogConfig,
+    ServerInterceptorConfig,
+    bearer_metadata,
+    server_interceptors,
+)
 from mesh import context as call_context
 from mesh.observability import build_tracer_provider, configure_logging
 from mesh.tokens import AsyncTokenVerifier, JwksCache, KeyRing, TokenConfig, TokenIssuer
 from mesh.tokens.revocations import RevokedSessions
 
-VARIANTS = ("bare", "noop", "metadata", "chain")
+# bare: no interceptor; noop: one that does nothing; metadata: one that only sends initial
+# metadata first (the correlation id's echo); chain: the server chain as services build it,
+# every call logged; sampled: the same logging 1% of successful calls.
+VARIANTS = ("bare", "noop", "metadata", "chain", "sampled")
+DEFAULT_VARIANTS = ("bare", "metadata", "chain", "sampled")
+SAMPLE_RATE = 0.01
 METHODS = ("public", "token")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -110,7 +123,7 @@ async def serve(variant: str) -> None:
         .token
     )
     chain: list[grpc.aio.ServerInterceptor] = []
-    if variant == "chain":
+    if variant in ("chain", "sampled"):
         configure_logging("bench", logging.INFO)  # stderr: a file the parent opened
 
         async def jwks() -> dict[str, Any]:
@@ -125,6 +138,7 @@ async def serve(variant: str) -> None:
                 is_revoked=revoked.is_revoked,
                 registry=CollectorRegistry(),
                 tracer_provider=build_tracer_provider("bench"),
+                access_log=AccessLogConfig(SAMPLE_RATE if variant == "sampled" else 1.0),
             )
         )
     if variant == "noop":
@@ -231,7 +245,12 @@ async def measure(server: Server, method: str, calls: int, concurrency: int) -> 
     return Sample(latency_us, rate, cpu_us)
 
 
-def report(samples: dict[tuple[str, str], list[Sample]], rounds: int, concurrency: int) -> None:
+def report(
+    samples: dict[tuple[str, str], list[Sample]],
+    variants: tuple[str, ...],
+    rounds: int,
+    concurrency: int,
+) -> None:
     def median(variant: str, method: str, field: str) -> float:
         return statistics.median(float(getattr(s, field)) for s in samples[(variant, method)])
 
@@ -241,13 +260,13 @@ def report(samples: dict[tuple[str, str], list[Sample]], rounds: int, concurrenc
     )
     print(f"{'':16} {'µs/call @1':>11} {'req/s @' + str(concurrency):>11} {'CPU µs/call':>12}")
     for method in METHODS:
-        for variant in VARIANTS:
+        for variant in variants:
             print(
                 f"{method + ' ' + variant:16} {median(variant, method, 'latency_us'):11.0f} "
                 f"{median(variant, method, 'rate'):11.0f} {median(variant, method, 'cpu_us'):12.0f}"
             )
     print("\nCost over bare (median of per-round differences; rate as variant/bare):")
-    for variant in VARIANTS[1:]:
+    for variant in variants[1:]:
         for method in METHODS:
             pairs = list(zip(samples[("bare", method)], samples[(variant, method)], strict=True))
             latency = statistics.median(c.latency_us - b.latency_us for b, c in pairs)
@@ -259,15 +278,15 @@ def report(samples: dict[tuple[str, str], list[Sample]], rounds: int, concurrenc
             )
 
 
-async def run(rounds: int, calls: int, concurrency: int) -> None:
+async def run(variants: tuple[str, ...], rounds: int, calls: int, concurrency: int) -> None:
     with scratch() as logs:
-        servers = [start(variant, logs) for variant in VARIANTS]
+        servers = [start(variant, logs) for variant in variants]
         try:
             for server in servers:  # warm-up: channels, caches, JIT-less but lazy imports
                 for method in METHODS:
                     await measure(server, method, calls // 5, concurrency)
             samples: dict[tuple[str, str], list[Sample]] = {
-                (v, m): [] for v in VARIANTS for m in METHODS
+                (v, m): [] for v in variants for m in METHODS
             }
             for number in range(rounds):
                 # Rotate which variant goes first so drift favours none.
@@ -281,7 +300,7 @@ async def run(rounds: int, calls: int, concurrency: int) -> None:
             for server in servers:
                 await server.channel.close()
                 stop(server)
-        report(samples, rounds, concurrency)
+        report(samples, variants, rounds, concurrency)
 
 
 def main() -> None:
@@ -289,12 +308,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=1500, help="sequential calls per phase")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--variants",
+        default=",".join(DEFAULT_VARIANTS),
+        help=f"comma-separated, bare first; of {', '.join(VARIANTS)}",
+    )
     parser.add_argument("--serve", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(args.serve))
     else:
-        asyncio.run(run(args.rounds, args.calls, args.concurrency))
+        variants = tuple(args.variants.split(","))
+        if variants[0] != "bare" or not set(variants) <= set(VARIANTS):
+            parser.error(f"--variants: bare first, then any of {', '.join(VARIANTS[1:])}")
+        asyncio.run(run(variants, args.rounds, args.calls, args.concurrency))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from interceptors.errors import (
     status_details,
     status_for,
 )
-from interceptors.logging import AccessLogInterceptor
+from interceptors.logging import AccessLogConfig, AccessLogInterceptor
 from interceptors.metrics import ServerMetricsInterceptor
 from interceptors.tracing import ServerTracingInterceptor
 from interceptors.validation import ValidationInterceptor
@@ -41,6 +41,7 @@ __all__ = [
     "CORRELATION_ID_KEY",
     "ERROR_DOMAIN",
     "STANDARD_PUBLIC_METHODS",
+    "AccessLogConfig",
     "AccessLogInterceptor",
     "AccessRule",
     "AccessRules",

@@ -16,7 +16,9 @@ from interceptors.auth import (
     AccessTokenVerifier,
     RevocationCheck,
 )
+from interceptors.logging import AccessLogConfig
 from interceptors.server import ServerChain
+from mesh.config import load_section
 from mesh.observability.metrics import server_metrics
 from mesh.observability.tracing import rpc_tracer
 
@@ -31,6 +33,8 @@ class ServerInterceptorConfig:
     `public_methods` are full method names callable without any rule, for services whose
     protos carry no access option; to add some, extend `STANDARD_PUBLIC_METHODS` (health,
     reflection) rather than replace it.
+    `access_log` says which access lines are written; None reads `TRADEMESH_ACCESS_LOG_*`
+    from the environment when the chain is built (every call logged unless set).
     """
 
     service_name: str
@@ -39,6 +43,7 @@ class ServerInterceptorConfig:
     is_revoked: RevocationCheck | None = None
     tracer_provider: trace.TracerProvider | None = None
     public_methods: frozenset[str] = field(default=STANDARD_PUBLIC_METHODS)
+    access_log: AccessLogConfig | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.service_name, str) or not self.service_name.strip():
@@ -74,5 +79,6 @@ def server_interceptors(config: ServerInterceptorConfig) -> list[grpc.aio.Server
             access=access,
             metrics=server_metrics(config.registry),
             tracer=rpc_tracer(config.tracer_provider),
+            access_log=config.access_log or load_section(AccessLogConfig, "access_log"),
         )
     ]

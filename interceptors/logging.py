@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -19,8 +20,31 @@ from interceptors._handlers import (
     final_code,
     peer_service,
 )
+from mesh.config import ConfigError
 
 ACCESS_LOGGER = "trademesh.access"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessLogConfig:
+    """`[access_log]` / `TRADEMESH_ACCESS_LOG_*`: which access log lines are written.
+
+    `success_sample_rate` is the share of successful calls that get a line (1.0, the
+    default: every call; 0.01: one in a hundred, picked at random). Failed calls are always
+    logged. Successful health and reflection calls are logged at DEBUG, so not at INFO.
+    A line costs tens of µs of CPU; metrics and traces count every call whatever the rate.
+    """
+
+    success_sample_rate: float = 1.0
+
+    def __post_init__(self) -> None:
+        rate = self.success_sample_rate
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
+            raise ConfigError(
+                "access_log.success_sample_rate", f"must be between 0 and 1, got {rate!r}"
+            )
+        object.__setattr__(self, "success_sample_rate", float(rate))
+
 
 # Codes that mean the server (or something behind it) failed, logged as warnings; the rest
 # are the caller's problem or success and logged at info.

@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import functools
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from interceptors._series import MethodSeries
 from interceptors.auth import AccessControl, admit, bearer_token
 from interceptors.correlation import accept_correlation_id
 from interceptors.errors import abort_internal, abort_with, answer_error
-from interceptors.logging import ACCESS_LOGGER, SERVER_FAULT_CODES
+from interceptors.logging import ACCESS_LOGGER, SERVER_FAULT_CODES, AccessLogConfig
 from interceptors.tracing import SERVER_ERROR_CODES
 from interceptors.validation import invalid_argument, violations_of
 from mesh import context as call_context
@@ -91,9 +92,11 @@ class ServerChain(grpc.aio.ServerInterceptor):
         access: AccessControl,
         metrics: RpcMetrics,
         tracer: trace.Tracer,
+        access_log: AccessLogConfig | None = None,
         validator: protovalidate.Validator | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
+        self._success_sample_rate = (access_log or AccessLogConfig()).success_sample_rate
         self._service = service_name
         self._access = access
         self._metrics = metrics
@@ -287,6 +290,9 @@ class ServerChain(grpc.aio.ServerInterceptor):
         caller: str | None,
     ) -> None:
         if code is _OK:
+            rate = self._success_sample_rate
+            if rate < 1.0 and random.random() >= rate:
+                return
             level = method.success_level
         else:
             level = logging.WARNING if code in SERVER_FAULT_CODES else logging.INFO

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from interceptors import ServerInterceptorConfig
+from interceptors import AccessLogConfig, ServerInterceptorConfig
+from mesh.config import ConfigError
 
 from . import probe
 from .conftest import CALL_TIMEOUT_SECONDS, JsonLines, Tokens, bearer, serving
@@ -116,3 +118,46 @@ async def test_successful_health_checks_log_at_debug_and_failed_ones_at_info(
         "INFO",
     )
     assert (by_id["health-debug"]["grpc_code"], by_id["health-debug"]["level"]) == ("OK", "DEBUG")
+
+
+async def test_with_a_zero_sample_rate_only_failed_calls_are_logged(
+    server_config: ServerInterceptorConfig, json_logs: JsonLines
+) -> None:
+    config = dataclasses.replace(server_config, access_log=AccessLogConfig(0.0))
+    async with serving(config) as server, grpc.aio.insecure_channel(server.address) as ch:
+        client = probe.ProbeClient(ch)
+        for value in ("", "not_found"):
+            call = client.unary(
+                probe.StringValue(value=value),
+                metadata=(("x-correlation-id", f"sampled-{value or 'ok'}"),),
+                timeout=CALL_TIMEOUT_SECONDS,
+            )
+            if value:
+                with pytest.raises(grpc.aio.AioRpcError):
+                    await call
+            else:
+                await call
+
+    logged = {entry["correlation_id"] for entry in json_logs.access_entries()}
+    assert logged == {"sampled-not_found"}
+
+
+async def test_the_sample_rate_is_read_from_the_environment(
+    server_config: ServerInterceptorConfig, json_logs: JsonLines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRADEMESH_ACCESS_LOG_SUCCESS_SAMPLE_RATE", "0")
+    async with serving(server_config) as server, grpc.aio.insecure_channel(server.address) as ch:
+        await probe.ProbeClient(ch).unary(
+            probe.StringValue(),
+            metadata=(("x-correlation-id", "from-env"),),
+            timeout=CALL_TIMEOUT_SECONDS,
+        )
+
+    assert [e for e in json_logs.access_entries() if e["correlation_id"] == "from-env"] == []
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.5, True])
+def test_a_sample_rate_outside_0_to_1_is_refused(rate: float) -> None:
+    with pytest.raises(ConfigError) as raised:
+        AccessLogConfig(rate)
+    assert raised.value.key == "access_log.success_sample_rate"
