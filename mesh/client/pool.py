@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -120,8 +120,19 @@ class InstancePool:
 
     # -- discovery -----------------------------------------------------------------------
 
-    def update(self, instances: list[Instance]) -> None:
-        """Open channels to new instances, retire those of instances that left."""
+    def update(self, instances: list[Instance], failing: Sequence[Instance] = ()) -> None:
+        """Open channels to new instances, retire those of instances that left. When no
+        instance passes its checks but some are still registered (`failing`: a check that
+        timed out on a busy host, say), calls go to those rather than nowhere; an instance
+        that deregistered is gone for good."""
+        if not instances and failing:
+            log.warning(
+                "%s: no instance passes its Consul checks; calling the %d registered anyway",
+                self.service,
+                len(failing),
+            )
+            self.counters.panics += 1
+            instances = list(failing)
         wanted = {i.instance_id: i for i in instances}
         for instance_id in list(self._endpoints):
             endpoint = self._endpoints[instance_id]

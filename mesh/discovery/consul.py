@@ -54,6 +54,29 @@ class ConsulClient(Lifecycle):
         instances = sorted(Instance.from_health_entry(e) for e in resp.json())
         return new_index, instances
 
+    async def registered(
+        self, service: str, *, index: int = 0, wait_seconds: float = 0.0
+    ) -> tuple[int, list[Instance], list[Instance]]:
+        """Every registered instance, split into passing (all its checks pass) and failing;
+        with `index` and `wait_seconds` a blocking query, as `healthy`. Returns (new index,
+        passing, failing)."""
+        params: dict[str, str] = {}
+        timeout: float | None = None
+        if index:
+            params.update(index=str(index), wait=f"{int(wait_seconds)}s")
+            timeout = wait_seconds + wait_seconds / 16 + 5
+        resp = await self._request(
+            "GET", f"/v1/health/service/{service}", params=params, timeout=timeout
+        )
+        new_index = int(resp.headers.get("X-Consul-Index", "0"))
+        passing: list[Instance] = []
+        failing: list[Instance] = []
+        for entry in resp.json():
+            checks = entry.get("Checks") or ()
+            ok = all(check.get("Status") == "passing" for check in checks)
+            (passing if ok else failing).append(Instance.from_health_entry(entry))
+        return new_index, sorted(passing), sorted(failing)
+
     async def check_status(self, instance_id: str) -> str | None:
         resp = await self._request("GET", "/v1/agent/checks")
         for check in resp.json().values():

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 
 class HealthWatcher(Lifecycle):
-    """`instances` is the latest passing set; `on_change` runs whenever it changes."""
+    """`instances` is the latest passing set and `failing` the instances registered but
+    failing a check; `on_change(passing, failing)` runs whenever either changes."""
 
     def __init__(
         self,
@@ -24,12 +25,13 @@ class HealthWatcher(Lifecycle):
         service: str,
         *,
         wait_seconds: float = 30.0,
-        on_change: Callable[[list[Instance]], None] | None = None,
+        on_change: Callable[[list[Instance], list[Instance]], None] | None = None,
     ) -> None:
         self.consul = consul
         self.service = service
         self.wait_seconds = wait_seconds
         self.instances: list[Instance] = []
+        self.failing: list[Instance] = []
         self._on_change = on_change
         self._task: asyncio.Task[None] | None = None
         self._first = asyncio.Event()
@@ -65,7 +67,7 @@ class HealthWatcher(Lifecycle):
         failures = 0
         while True:
             try:
-                new_index, instances = await self.consul.healthy(
+                new_index, instances, failing = await self.consul.registered(
                     self.service, index=index, wait_seconds=self.wait_seconds
                 )
                 failures = 0
@@ -77,14 +79,15 @@ class HealthWatcher(Lifecycle):
                 continue
             # Consul's rule: reset when the index goes backwards; never block on index 0.
             index = 0 if new_index < index else max(new_index, 1)
-            await self._publish(instances)
+            await self._publish(instances, failing)
 
-    async def _publish(self, instances: list[Instance]) -> None:
-        changed = instances != self.instances or not self._first.is_set()
+    async def _publish(self, instances: list[Instance], failing: list[Instance]) -> None:
+        changed = instances != self.instances or failing != self.failing or not self._first.is_set()
         self.instances = instances
+        self.failing = failing
         self._first.set()
         if changed:
             if self._on_change is not None:
-                self._on_change(instances)
+                self._on_change(instances, failing)
             async with self._changed:
                 self._changed.notify_all()

@@ -21,6 +21,9 @@ class ServerConfig:
     grace_seconds: float = 10.0
     shutdown_delay_seconds: float = 1.0  # NOT_SERVING and deregistered, still accepting
     check_interval_seconds: float = 2.0
+    # Consul's own gRPC health check of this instance: long enough that a busy event loop
+    # is not mistaken for a dead one (the clients' breakers act on real failures first).
+    check_timeout_seconds: float = 5.0
     deregister_critical_after_seconds: float = 60.0
 
     def __post_init__(self) -> None:
@@ -33,5 +36,7 @@ class ServerConfig:
                 raise ConfigError(f"TRADEMESH_SERVER_{name.upper()}", "must be >= 0")
         if self.check_interval_seconds <= 0:
             raise ConfigError("TRADEMESH_SERVER_CHECK_INTERVAL_SECONDS", "must be > 0")
+        if self.check_timeout_seconds <= 0:
+            raise ConfigError("TRADEMESH_SERVER_CHECK_TIMEOUT_SECONDS", "must be > 0")
         if not self.consul_address.startswith(("http://", "https://")):
             raise ConfigError("TRADEMESH_SERVER_CONSUL_ADDRESS", "must be an http(s) URL")

@@ -135,6 +135,7 @@ class MeshServer(Lifecycle):
             },
             tls=not c.plaintext,
             check_interval_seconds=c.check_interval_seconds,
+            check_timeout_seconds=c.check_timeout_seconds,
             deregister_critical_after_seconds=c.deregister_critical_after_seconds,
         )
         await self._consul.register(registration)

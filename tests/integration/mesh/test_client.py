@@ -8,10 +8,12 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2
 from trademesh.notification.v1 import notification_pb2 as pb
 from trademesh.notification.v1 import notification_pb2_grpc as pb_grpc
 
 from mesh.client import ClientConfig, MeshClient
+from mesh.discovery import ConsulClient
 from mesh.infra import Consul
 from mesh.server import MeshServer, ServerConfig
 from tests.conftest import eventually
@@ -86,3 +88,35 @@ async def test_unary_calls_get_the_default_deadline(
             pb.ListNotificationsRequest(page_token="slow:0.05"), timeout=5
         )
         assert reply.notifications[0].title == "slow"
+
+
+async def test_registered_instances_are_called_when_none_passes_its_checks(
+    consul: Consul, server_config: ServerConfig, tls_dir: Path
+) -> None:
+    """A check that fails while the instance still serves (a busy host, a check timing out)
+    leaves calls going to it rather than nowhere; deregistering ends that."""
+    name = f"probe{uuid.uuid4().hex[:6]}"
+    server = MeshServer(probe_spec("only", name=name), server_config)
+    await server.start()
+    async with _client(consul, tls_dir) as mesh, ConsulClient(consul.address) as catalog:
+        try:
+            await mesh.wait_for_instances(name, timeout_seconds=20)
+            stub = await mesh.stub(pb_grpc.NotificationServiceStub, name)
+            # Consul's check asks for the service's own name: only that goes NOT_SERVING.
+            await server._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+            async def failing() -> bool:
+                _, passing, failing = await catalog.registered(name)
+                return not passing and len(failing) == 1
+
+            await eventually(failing, what="the instance registered but failing its check")
+            reply = await stub.ListNotifications(pb.ListNotificationsRequest())
+            assert reply.notifications[0].title == "only"
+            assert [i.port for i in mesh.instances(name)] == [server.port]
+        finally:
+            await server.stop()
+
+        async def gone() -> bool:
+            return mesh.instances(name) == []
+
+        await eventually(gone, what="a deregistered instance dropped for good")

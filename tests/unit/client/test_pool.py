@@ -516,3 +516,17 @@ async def test_a_cancelled_close_leaves_no_task_behind() -> None:
     for _ in range(10):
         await asyncio.sleep(0)
     assert not pool._closing
+
+
+def test_registered_but_failing_instances_are_called_when_none_passes() -> None:
+    pool, _ = _pool("ab")
+    pool.update([], failing=[_instance("b")])
+    assert [i.instance_id for i in pool.instances] == ["b"]
+    assert _picked(pool, 4) == {"b"}
+    assert pool.counters.panics == 1
+
+
+def test_failing_instances_are_ignored_while_one_passes() -> None:
+    pool, _ = _pool("ab")
+    pool.update([_instance("a")], failing=[_instance("b")])
+    assert _picked(pool, 4) == {"a"}
