@@ -54,7 +54,8 @@ from mesh.tokens.revocations import RevokedSessions
 # bare: no interceptor; noop: one that does nothing; metadata: one that only sends initial
 # metadata first (the correlation id's echo); chain: the server chain as services build it,
 # every call logged; sampled: the same logging 1% of successful calls.
-VARIANTS = ("bare", "noop", "metadata", "chain", "sampled")
+# other: the chain of another checkout (--other-tree), to compare two revisions in one run.
+VARIANTS = ("bare", "noop", "metadata", "chain", "sampled", "other")
 DEFAULT_VARIANTS = ("bare", "metadata", "chain", "sampled")
 SAMPLE_RATE = 0.01
 METHODS = ("public", "token")
@@ -185,9 +186,13 @@ class Server:
             )
 
 
-def start(variant: str, logs: Path) -> Server:
+def start(variant: str, logs: Path, other_tree: Path | None) -> Server:
+    script, served = Path(__file__), variant
+    if variant == "other":
+        assert other_tree is not None, "the other variant needs --other-tree"
+        script, served = other_tree / "bench" / "interceptors.py", "chain"
     process = subprocess.Popen(
-        [sys.executable, __file__, "--serve", variant],
+        [sys.executable, str(script), "--serve", served],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=(logs / f"{variant}.log").open("w"),
@@ -278,9 +283,11 @@ def report(
             )
 
 
-async def run(variants: tuple[str, ...], rounds: int, calls: int, concurrency: int) -> None:
+async def run(
+    variants: tuple[str, ...], rounds: int, calls: int, concurrency: int, other_tree: Path | None
+) -> None:
     with scratch() as logs:
-        servers = [start(variant, logs) for variant in variants]
+        servers = [start(variant, logs, other_tree) for variant in variants]
         try:
             for server in servers:  # warm-up: channels, caches, JIT-less but lazy imports
                 for method in METHODS:
@@ -313,6 +320,9 @@ def main() -> None:
         default=",".join(DEFAULT_VARIANTS),
         help=f"comma-separated, bare first; of {', '.join(VARIANTS)}",
     )
+    parser.add_argument(
+        "--other-tree", type=Path, help="a checkout whose chain the 'other' variant runs"
+    )
     parser.add_argument("--serve", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -321,7 +331,7 @@ def main() -> None:
         variants = tuple(args.variants.split(","))
         if variants[0] != "bare" or not set(variants) <= set(VARIANTS):
             parser.error(f"--variants: bare first, then any of {', '.join(VARIANTS[1:])}")
-        asyncio.run(run(variants, args.rounds, args.calls, args.concurrency))
+        asyncio.run(run(variants, args.rounds, args.calls, args.concurrency, args.other_tree))
 
 
 if __name__ == "__main__":
