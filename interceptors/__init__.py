@@ -1,4 +1,6 @@
-"""Server interceptors of the mesh: one concern a module, chained by `chain`.
+"""Server interceptors of the mesh: one concern a module, run together as one interceptor
+(`server.ServerChain`, built by `chain.server_interceptors`); each concern also stands alone
+as its own interceptor class.
 
 The client chain lives with the mesh client (`mesh.client.interceptors`); log and tracer
 set-up with the rest of the process set-up (`mesh.observability`).
