@@ -13,7 +13,7 @@ in flight and req/s at `--concurrency` in flight, and the server process's CPU Â
 as the difference to the bare server measured in the same rounds.
 
     .venv/bin/python bench/interceptors.py [--rounds 5] [--calls 1500] [--concurrency 32]
-        [--variants bare,metadata,chain,sampled]
+        [--variants bare,metadata,chain,sampled] [--other-tree DIR] [--micro]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import grpc
 from prometheus_client import CollectorRegistry
 from trademesh.identity.v1 import identity_pb2, identity_pb2_grpc
 
+from bench import _interceptor_micro
 from bench._workdir import scratch
 from interceptors import (
     AccessLogConfig,
@@ -323,6 +324,9 @@ def main() -> None:
     parser.add_argument(
         "--other-tree", type=Path, help="a checkout whose chain the 'other' variant runs"
     )
+    parser.add_argument(
+        "--micro", action="store_true", help="also the chain's own work, without grpc"
+    )
     parser.add_argument("--serve", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -332,6 +336,8 @@ def main() -> None:
         if variants[0] != "bare" or not set(variants) <= set(VARIANTS):
             parser.error(f"--variants: bare first, then any of {', '.join(VARIANTS[1:])}")
         asyncio.run(run(variants, args.rounds, args.calls, args.concurrency, args.other_tree))
+        if args.micro:
+            _interceptor_micro.main(args.rounds, args.calls)
 
 
 if __name__ == "__main__":
