@@ -41,7 +41,7 @@ from interceptors.correlation import accept_correlation_id
 from interceptors.errors import abort_internal, abort_with, answer_error
 from interceptors.logging import ACCESS_LOGGER, SERVER_FAULT_CODES, AccessLogConfig
 from interceptors.tracing import SERVER_ERROR_CODES
-from interceptors.validation import invalid_argument, violations_of
+from interceptors.validation import has_rules, invalid_argument, violations_of
 from mesh import context as call_context
 from mesh.observability.metrics import RpcMetrics
 from mesh.observability.tracing import rpc_span_attributes, rpc_span_name, set_rpc_status
@@ -104,6 +104,7 @@ class ServerChain(grpc.aio.ServerInterceptor):
         self._validator = validator or protovalidate.Validator()
         self._logger = logger or logging.getLogger(ACCESS_LOGGER)
         self._methods: dict[str, _Method] = {}
+        self._has_rules: dict[Any, bool] = {}  # by message descriptor
         self._textmap: object = None
         self._trace_fields: frozenset[str] = frozenset()
 
@@ -274,6 +275,12 @@ class ServerChain(grpc.aio.ServerInterceptor):
     async def _validate(self, request: Any, context: Context) -> None:
         if not isinstance(request, message.Message):
             return  # a raw-bytes method has nothing to validate
+        descriptor = request.DESCRIPTOR
+        checked = self._has_rules.get(descriptor)
+        if checked is None:
+            checked = self._has_rules[descriptor] = has_rules(descriptor)
+        if not checked:
+            return
         try:
             violations = violations_of(self._validator, request)
         except Exception as exc:  # a rule that fails to compile or evaluate is our bug

@@ -106,3 +106,28 @@ class ValidationInterceptor(ServerInterceptorBase):
             await abort_internal(context, exc)
         if violations:
             await abort_with(context, invalid_argument(violations))
+
+
+_RULE_OPTIONS = "buf.validate."
+
+
+def has_rules(descriptor: Any) -> bool:
+    """Whether a message type, or any message type inside it, declares buf.validate rules;
+    a type without any has nothing to validate, whatever its values."""
+    return _has_rules(descriptor, set())
+
+
+def _has_rules(descriptor: Any, seen: set[str]) -> bool:
+    if descriptor.full_name in seen:
+        return False  # a recursive type: its rules, if any, are found where it started
+    seen.add(descriptor.full_name)
+    options: list[message.Message] = [descriptor.GetOptions()]
+    options += [oneof.GetOptions() for oneof in descriptor.oneofs]
+    options += [field.GetOptions() for field in descriptor.fields]
+    for each in options:
+        if any(field.full_name.startswith(_RULE_OPTIONS) for field, _ in each.ListFields()):
+            return True
+    return any(
+        field.message_type is not None and _has_rules(field.message_type, seen)
+        for field in descriptor.fields
+    )

@@ -14,7 +14,7 @@ from trademesh.marketdata.v1 import marketdata_pb2, marketdata_pb2_grpc
 from trademesh.notification.v1 import notification_pb2, notification_pb2_grpc
 
 from interceptors import ServerInterceptorConfig, status_details
-from interceptors.validation import field_path
+from interceptors.validation import field_path, has_rules
 
 from .conftest import CALL_TIMEOUT_SECONDS, Tokens, bearer, serving
 from .servicers import Identity, MarketData, Notifications, Seen, adding
@@ -163,3 +163,26 @@ def test_field_paths(subscript: Oneof | None, expected: str) -> None:
     )
 
     assert field_path(violation) == expected
+
+
+def test_types_with_rules_of_their_own_or_inside_are_known_from_those_without() -> None:
+    assert not has_rules(identity_pb2.GetMeRequest.DESCRIPTOR)
+    assert has_rules(identity_pb2.RegisterRequest.DESCRIPTOR)  # rules on its own fields
+    # No rules of its own, but its user field's type has some.
+    assert not any(
+        field.full_name.startswith("buf.validate.")
+        for each in identity_pb2.GetMeResponse.DESCRIPTOR.fields
+        for field, _ in each.GetOptions().ListFields()
+    )
+    assert has_rules(identity_pb2.GetMeResponse.DESCRIPTOR)
+
+
+def test_every_type_said_to_have_no_rules_really_has_none() -> None:
+    validator = protovalidate.Validator()
+    for module in (identity_pb2, marketdata_pb2, notification_pb2):
+        for descriptor in module.DESCRIPTOR.message_types_by_name.values():
+            if has_rules(descriptor):
+                continue
+            message_class = getattr(module, descriptor.name)
+            # A type without rules accepts even a message with every field left unset.
+            assert validator.collect_violations(message_class()) == [], descriptor.full_name
