@@ -31,10 +31,11 @@ GRPC_SERVICES: Mapping[str, str] = {
     "portfolio": "trademesh.portfolio.v1.PortfolioService",
 }
 
-# The client deadline bounds a call to a frozen instance; a breaker ejects for 2 s at first
-# (at most 8), so half-open probes come within a test. The breaker's trigger and the retry
+# The client deadline bounds a call to a frozen instance (short, so a freeze shows within a
+# test, yet with room for a process starting on a busy 2-core host); a breaker ejects for 2 s
+# at first (at most 8), so half-open probes come within a test. The breaker's trigger and the retry
 # budget's floor are the defaults, set here because the tests' bounds are derived from them.
-DEADLINE_SECONDS = 1.0
+DEADLINE_SECONDS = 2.0
 CONSECUTIVE_FAILURES = 5
 RETRY_BUDGET_MIN_PER_SECOND = 1.0
 RETRY_BUDGET_WINDOW_SECONDS = 10.0
@@ -46,7 +47,7 @@ RESILIENCE_ENV: Mapping[str, str] = {
     "TRADEMESH_RETRY_BUDGET_MIN_RETRIES_PER_SECOND": str(RETRY_BUDGET_MIN_PER_SECOND),
     "TRADEMESH_RETRY_BUDGET_WINDOW_SECONDS": str(RETRY_BUDGET_WINDOW_SECONDS),
 }
-# Consul checks the services every 3 s (1 s timeout), as in production (2 s) rather than the
+# Consul checks the services every 3 s (5 s timeout), as in production (2 s) rather than the
 # 0.5 s other suites use: a frozen or killed instance is still listed for seconds, so it is
 # the breakers that must take it out first; and a check starved of CPU on a busy machine
 # fails less often.
