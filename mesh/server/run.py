@@ -30,12 +30,21 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 @dataclass(frozen=True)
 class ObservabilityConfig:
+    """`[observability]`: the log level, the OTLP endpoint spans go to (none: spans are not
+    recorded, trace context still propagates), and the share of new traces sampled."""
+
     log_level: str = "INFO"
     otlp_endpoint: str | None = None
+    trace_sample_ratio: float = 1.0
 
     def __post_init__(self) -> None:
         if self.log_level.upper() not in _LEVELS:
             raise ConfigError("TRADEMESH_OBSERVABILITY_LOG_LEVEL", f"one of {_LEVELS}")
+        ratio = self.trace_sample_ratio
+        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio <= 1:
+            raise ConfigError(
+                "TRADEMESH_OBSERVABILITY_TRACE_SAMPLE_RATIO", f"between 0 and 1, got {ratio!r}"
+            )
 
 
 @dataclass(frozen=True)
