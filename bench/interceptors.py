@@ -4,11 +4,12 @@ server behind `server_interceptors(...)`, interleaved A/B in one run.
 Each variant runs in its own process (so the client's work is not charged to it), serving two
 methods of the identity contract with trivial handlers: `GetJwks` (public) and `GetMe` (needs
 an access token, verified against a JWKS and checked for revocation). The chained server is
-set up as a service is: JSON logs at INFO to a file, an SDK tracer provider, a Prometheus
-registry; the variants (see VARIANTS) split the cost: grpc.aio's own for an interceptor and
-for initial metadata sent first, and the access log's with every call logged or 1%. Each
-round measures, for each variant and method in turn, µs per call at one call
-in flight and req/s at `--concurrency` in flight, and the server process's CPU µs per call
+set up as a service is: JSON logs at INFO to a file, the tracer provider of a service without
+an OTLP endpoint (spans carry trace context, nothing is recorded), a Prometheus registry; the
+variants (see VARIANTS) split the cost: grpc.aio's own for an interceptor and for initial
+metadata sent first, and the access log's with every call logged or 1%. Each round measures,
+for each variant and method in turn, µs per call at one call in flight and req/s at
+`--concurrency` in flight, and the server process's CPU µs per call
 (from /proc, over both phases). The median of the rounds is printed, and the chain's cost
 as the difference to the bare server measured in the same rounds.
 
