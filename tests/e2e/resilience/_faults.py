@@ -87,6 +87,17 @@ async def breaker_states(edge_url: str, address: str) -> set[str]:
     }
 
 
+async def calls_in_flight(edge_url: str) -> float:
+    """Unary calls the edge's mesh client has in flight, over its upstreams
+    (`mesh_client_in_flight{kind="calls"}`: what its bulkheads count)."""
+    samples = await scrape(f"{edge_url}/metrics")
+    return sum(
+        value
+        for labels, value in samples.get("mesh_client_in_flight", [])
+        if labels.get("kind") == "calls"
+    )
+
+
 COUNTERS = ("retries", "retry_budget_exhausted", "ejections", "probes", "shed")
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import eventually
 from tests.e2e.edge._gateway import running_gateway
-from tests.e2e.resilience._faults import client_counters, grown, rss_kib
+from tests.e2e.resilience._faults import calls_in_flight, client_counters, grown, rss_kib
 from tests.e2e.resilience._load import LoadConfig, failures, percentile, report, statuses
 from tests.e2e.resilience._mesh import DEADLINE_SECONDS, EDGE_ENV, Mesh
 
@@ -53,6 +54,14 @@ async def test_load_above_capacity_is_shed_fast_and_the_edge_recovers(
         dropped_at = time.monotonic()
         counters = await client_counters(edge)
 
+        async def drained() -> bool:
+            return await calls_in_flight(edge) == 0
+
+        # The calls the overload left in flight end by themselves (answered or on their
+        # deadline); how long that takes on this host is the recovery figure.
+        await eventually(drained, timeout=60, what="the overload's calls drained")
+        recovered = time.monotonic() - dropped_at
+
         after = mesh.load(STEADY, edge)
         async with after.running():
             await asyncio.sleep(STEADY.max_duration_seconds)
@@ -65,7 +74,7 @@ async def test_load_above_capacity_is_shed_fast_and_the_edge_recovers(
         f"load above capacity (bulkhead {BULKHEAD})",
         [*overload.samples, *after.samples],
         dropped_at,
-        f"{len(shed)} shed, shed p50 {shed_p50 * 1000:.0f} ms, "
+        f"{len(shed)} shed, shed p50 {shed_p50 * 1000:.0f} ms, drained in {recovered:.1f} s, "
         f"edge RSS {rss_before // 1024} -> peak {peak // 1024} -> {rss_after // 1024} MiB; "
         + grown(counted, counters),
     )

@@ -16,9 +16,10 @@ from mesh.client import ClientConfig
 from mesh.discovery import Instance
 from mesh.infra.ports import free_port
 from mesh.resilience import BreakerConfig, BulkheadConfig, RetryConfig
+from tests.conftest import eventually
 
 from .conftest import Mesh, instances, mesh_client, ticks_servers
-from .ticks import SERVICE, StringValue
+from .ticks import SERVICE, Recorder, StringValue
 
 UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
 
@@ -57,6 +58,15 @@ async def dead_and_live(cfg: ClientConfig) -> AsyncIterator[tuple[Mesh, Any]]:
         dead = Instance("dead-0", "127.0.0.1", free_port())
         mesh.balancer.update([dead, *instances(servers.addresses)])
         yield mesh, servers
+
+
+async def all_arrived(recorder: Recorder, count: int) -> None:
+    """Wait (bounded) until `count` calls are running on the servers."""
+
+    async def arrived() -> bool:
+        return recorder.active >= count
+
+    await eventually(arrived, timeout=60, what=f"{count} calls running on the servers")
 
 
 def state_of(mesh: Mesh, instance_id: str) -> str:
@@ -229,17 +239,23 @@ async def test_hundreds_of_cancelled_calls_leave_nothing_counted() -> None:
             async for _ in stream(StringValue(value="hang")):
                 pass
 
-        tasks = [asyncio.ensure_future(call(StringValue(value="sleep:30"))) for _ in range(300)]
+        tasks = [
+            asyncio.ensure_future(call(StringValue(value="sleep:60"), timeout=120))
+            for _ in range(300)
+        ]
         tasks += [asyncio.create_task(read_all()) for _ in range(100)]
-        while servers.recorder.active < 400:
-            await asyncio.sleep(0.01)
+        await all_arrived(servers.recorder, 400)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
         upstream = mesh.channel.upstream
-        while any(s.in_flight for s in mesh.balancer.states()):
-            await asyncio.sleep(0.01)  # stream ends are counted by grpc's done callbacks
+
+        async def none_in_flight() -> bool:
+            return not any(s.in_flight for s in mesh.balancer.states())
+
+        # Stream ends are counted by grpc's done callbacks, soon after the cancellations.
+        await eventually(none_in_flight, timeout=30, what="every call counted as ended")
         assert upstream.calls.in_flight == 0
         assert upstream.streams.in_flight == 0
         assert [s.breaker for s in mesh.balancer.states()] == ["closed", "closed"]
@@ -249,9 +265,11 @@ async def test_hundreds_of_cancelled_calls_leave_nothing_counted() -> None:
 async def test_closing_the_channels_under_hundreds_of_calls_ends_every_call() -> None:
     async with ticks_servers(2) as servers, mesh_client(servers.addresses) as mesh:
         call = unary(mesh)
-        tasks = [asyncio.ensure_future(call(StringValue(value="sleep:30"))) for _ in range(300)]
-        while servers.recorder.active < 300:
-            await asyncio.sleep(0.01)
+        tasks = [
+            asyncio.ensure_future(call(StringValue(value="sleep:60"), timeout=120))
+            for _ in range(300)
+        ]
+        await all_arrived(servers.recorder, 300)
         await mesh.balancer.close()
         outcomes = await asyncio.wait_for(
             asyncio.gather(*tasks, return_exceptions=True), timeout=10
