@@ -22,7 +22,11 @@ log = logging.getLogger(__name__)
 
 
 async def serve(settings: EdgeSettings, observability: ObservabilityConfig) -> None:
-    provider = configure_tracing(settings.edge.name, observability.otlp_endpoint)
+    provider = configure_tracing(
+        settings.edge.name,
+        observability.otlp_endpoint,
+        sample_ratio=observability.trace_sample_ratio,
+    )
     credentials = None
     if not settings.client.plaintext:
         # Every edge presents the mesh identity `edge` to the services it calls.

@@ -82,7 +82,9 @@ def run_service(name: str, build: Builder, argv: Sequence[str] | None = None) ->
         print(f"{name}: bad configuration: {exc}", file=sys.stderr)
         return 2
     configure_logging(name, observability.log_level.upper())
-    provider = configure_tracing(name, observability.otlp_endpoint)
+    provider = configure_tracing(
+        name, observability.otlp_endpoint, sample_ratio=observability.trace_sample_ratio
+    )
     ctx = RunContext(name, toml, server, REGISTRY, provider)
     try:
         asyncio.run(serve(ctx, build))
