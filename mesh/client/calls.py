@@ -27,7 +27,7 @@ from mesh.resilience.policy import UNHEALTHY, carries_idempotency_key, retry_flo
 class MethodPlan:
     """What is decided once per method, not per call."""
 
-    __slots__ = ("attempts", "factory", "key", "kind", "method", "options", "retry_safe")
+    __slots__ = ("attempts", "key", "kind", "method", "options", "retry_safe")
 
     def __init__(
         self,
